@@ -1,0 +1,373 @@
+//! The public facade: an audience of profiles, its schema, its catalog of segments, and the
+//! queries over them.
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, NameKind, Result};
+use crate::language::Predicate;
+use crate::profile::{Consent, Event, Profile};
+use crate::reference::Reference;
+use crate::schema::{check_name, Schema};
+use crate::store::Store;
+use crate::suggest::nearest;
+use crate::validate::validate;
+use crate::value::{AttrType, Value};
+
+/// The store of profiles, with their attributes, tags, events and consent, and a catalog of
+/// named segments.
+///
+/// Writes are checked against the schema before anything is stored, so a failed write changes
+/// nothing. Queries take an explicit `now` so that answers are reproducible.
+///
+/// ```
+/// use segcore::{Audience, Event, Predicate};
+///
+/// let mut audience = Audience::new();
+/// let now: jiff::Timestamp = "2024-06-01T12:00:00Z".parse().unwrap();
+/// audience.upsert("ada", [("country", "SE".into())])?;
+/// audience.tag("ada", "vip", now)?;
+/// audience.track("ada", Event::new("purchase", now).value("amount", 120.0))?;
+///
+/// audience.define_segment("swedish_vips", audience.predicate(r#"country == "SE" and tag "vip""#)?)?;
+/// assert_eq!(audience.members(&Predicate::segment("swedish_vips"), now)?, ["ada"]);
+/// assert_eq!(audience.segments_of("ada", now)?, ["swedish_vips"]);
+/// # Ok::<(), segcore::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Audience {
+    pub(crate) store: Store,
+    pub(crate) schema: Schema,
+    pub(crate) catalog: Catalog,
+    pub(crate) time_zone: TimeZone,
+}
+
+impl Default for Audience {
+    fn default() -> Self {
+        Audience::new()
+    }
+}
+
+impl Audience {
+    /// An empty audience in UTC.
+    pub fn new() -> Audience {
+        Audience {
+            store: Store::default(),
+            schema: Schema::default(),
+            catalog: Catalog::default(),
+            time_zone: TimeZone::UTC,
+        }
+    }
+
+    /// An empty audience whose calendar periods follow an IANA time zone.
+    ///
+    /// ```
+    /// let a = segcore::Audience::with_time_zone("Europe/Stockholm")?;
+    /// assert_eq!(a.time_zone(), "Europe/Stockholm");
+    /// let e = segcore::Audience::with_time_zone("Europe/Stokholm").unwrap_err();
+    /// assert!(e.to_string().contains("Europe/Stockholm"));
+    /// # Ok::<(), segcore::Error>(())
+    /// ```
+    pub fn with_time_zone(name: &str) -> Result<Audience> {
+        let mut a = Audience::new();
+        a.set_time_zone(name)?;
+        Ok(a)
+    }
+
+    /// Changes the time zone used for calendar periods and civil-time literals.
+    pub fn set_time_zone(&mut self, name: &str) -> Result<()> {
+        self.time_zone = TimeZone::get(name).map_err(|_| {
+            let known: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+            Error::UnknownName {
+                kind: NameKind::TimeZone,
+                name: name.to_owned(),
+                suggestion: nearest(name, known.iter().map(String::as_str)),
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The IANA name of the audience's time zone (`UTC` by default).
+    pub fn time_zone(&self) -> &str {
+        self.time_zone.iana_name().unwrap_or("UTC")
+    }
+
+    /// The schema: known attributes, events, tag namespaces and channels.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The catalog of named segments.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Number of live (not erased) profiles.
+    pub fn len(&self) -> usize {
+        self.store.live_count()
+    }
+
+    /// Whether the audience has no live profiles.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slot of a profile, if it exists.
+    pub fn slot(&self, id: &str) -> Option<u32> {
+        self.store.slot(id)
+    }
+
+    /// A snapshot of one profile.
+    pub fn profile(&self, id: &str) -> Option<Profile> {
+        self.store.snapshot(self.store.slot(id)?)
+    }
+
+    // ---- schema declarations ----
+
+    /// Declares an attribute's type before any value is written.
+    pub fn declare_attribute(&mut self, name: &str, ty: AttrType) -> Result<()> {
+        self.schema.declare_attribute(name, ty)
+    }
+
+    /// Declares an event name, so segments can refer to it before it first happens.
+    pub fn declare_event(&mut self, name: &str) -> Result<()> {
+        self.schema.declare_event(name)
+    }
+
+    /// Declares a property (or numeric value) of an event, a string or a number.
+    pub fn declare_event_property(&mut self, event: &str, key: &str, ty: AttrType) -> Result<()> {
+        self.schema.declare_event_property(event, key, ty)
+    }
+
+    /// Declares a tag namespace (the `interest` of `interest:outdoor`).
+    pub fn declare_tag_namespace(&mut self, namespace: &str) -> Result<()> {
+        self.schema.declare_tag_namespace(namespace)
+    }
+
+    /// Declares a consent channel beyond the built-in `email`, `sms` and `push`.
+    pub fn declare_channel(&mut self, channel: &str) -> Result<()> {
+        self.schema.declare_channel(channel)
+    }
+
+    // ---- writes ----
+
+    /// Creates the profile if it is new and sets the given attributes. The whole write is
+    /// checked first (types, finite numbers, names), so on error nothing changes.
+    /// Returns the profile's slot.
+    pub fn upsert<K, I>(&mut self, id: &str, attributes: I) -> Result<u32>
+    where
+        K: AsRef<str>,
+        I: IntoIterator<Item = (K, Value)>,
+    {
+        check_name(id, "a profile id")?;
+        let attributes: Vec<(K, Value)> = attributes.into_iter().collect();
+        for (i, (name, value)) in attributes.iter().enumerate() {
+            let name = name.as_ref();
+            check_name(name, "an attribute name")?;
+            value.check(name)?;
+            self.schema.check_attribute(name, value.attr_type())?;
+            // The same name twice in one write must agree with itself too.
+            if let Some((_, earlier)) = attributes[..i].iter().find(|(n, _)| n.as_ref() == name) {
+                if earlier.attr_type() != value.attr_type() {
+                    return Err(Error::Schema {
+                        field: name.to_owned(),
+                        expected: earlier.attr_type(),
+                        found: value.attr_type(),
+                    });
+                }
+            }
+        }
+        let slot = self.store.slot_or_insert(id);
+        for (name, value) in attributes {
+            let name = name.as_ref();
+            self.schema.declare_attribute(name, value.attr_type())?;
+            self.store.set_attribute(slot, name, Some(value));
+        }
+        Ok(slot)
+    }
+
+    /// Removes one attribute value from a profile. Returns whether it had one.
+    pub fn unset(&mut self, id: &str, attribute: &str) -> Result<bool> {
+        let slot = self.existing(id)?;
+        let had = self.store.attribute(slot, attribute).is_some();
+        self.store.set_attribute(slot, attribute, None);
+        Ok(had)
+    }
+
+    /// Adds a tag at time `at`, creating the profile if it is new. Re-adding a held tag keeps
+    /// the time it was first added. A namespaced tag (`interest:outdoor`) makes its namespace known.
+    pub fn tag(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
+        check_name(id, "a profile id")?;
+        check_tag(tag)?;
+        if let Some((ns, _)) = tag.split_once(':') {
+            self.schema.declare_tag_namespace(ns)?;
+        }
+        let slot = self.store.slot_or_insert(id);
+        self.store
+            .record_mut(slot)
+            .tags
+            .entry(tag.to_owned())
+            .or_insert(at);
+        Ok(())
+    }
+
+    /// Removes a tag. Returns whether the profile held it.
+    pub fn untag(&mut self, id: &str, tag: &str) -> Result<bool> {
+        let slot = self.existing(id)?;
+        Ok(self.store.record_mut(slot).tags.remove(tag).is_some())
+    }
+
+    /// Records an event, creating the profile if it is new. Events may arrive out of time
+    /// order. Property types are inferred per event name and enforced.
+    pub fn track(&mut self, id: &str, event: Event) -> Result<()> {
+        check_name(id, "a profile id")?;
+        check_name(&event.name, "an event name")?;
+        for (i, (key, value)) in event.properties.iter().enumerate() {
+            value.check(key)?;
+            self.schema
+                .check_event_property(&event.name, key, value.attr_type())?;
+            if event.properties[..i].iter().any(|(k, _)| k == key) {
+                return Err(Error::InvalidValue(format!(
+                    "event `{}` has property `{key}` twice",
+                    event.name
+                )));
+            }
+        }
+        self.schema.declare_event(&event.name)?;
+        for (key, value) in &event.properties {
+            self.schema
+                .declare_event_property(&event.name, key, value.attr_type())?;
+        }
+        let slot = self.store.slot_or_insert(id);
+        self.store.insert_event(slot, &event);
+        Ok(())
+    }
+
+    /// Records a consent decision on a channel, creating the profile if it is new. A decision
+    /// older than the one held is ignored, so late deliveries cannot undo a newer choice.
+    pub fn set_consent(
+        &mut self,
+        id: &str,
+        channel: &str,
+        granted: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        check_name(id, "a profile id")?;
+        self.schema.declare_channel(channel)?;
+        let slot = self.store.slot_or_insert(id);
+        let consent = &mut self.store.record_mut(slot).consent;
+        match consent.get(channel) {
+            Some(held) if held.at > at => {}
+            _ => {
+                consent.insert(channel.to_owned(), Consent { granted, at });
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a profile: its attributes, tags, events and consent are dropped, and it is no
+    /// longer counted or matched. Returns whether it existed. A later write with the same id
+    /// starts a new, empty profile.
+    pub fn erase(&mut self, id: &str) -> bool {
+        self.store.erase(id)
+    }
+
+    fn existing(&self, id: &str) -> Result<u32> {
+        self.store.slot(id).ok_or_else(|| Error::UnknownName {
+            kind: NameKind::Profile,
+            name: id.to_owned(),
+            suggestion: None,
+        })
+    }
+
+    // ---- segments ----
+
+    /// Parses the text form and validates it against this audience.
+    pub fn predicate(&self, text: &str) -> Result<Predicate> {
+        let p = Predicate::parse(text)?;
+        self.validate(&p)?;
+        Ok(p)
+    }
+
+    /// Checks a predicate against the schema and catalog: known names (with suggestions for
+    /// unknown ones), fitting types, well-formed values.
+    pub fn validate(&self, predicate: &Predicate) -> Result<()> {
+        validate(predicate, &self.schema, &self.catalog)
+    }
+
+    /// Defines a named segment, or replaces its definition. Refused (and nothing changes) if
+    /// the predicate is invalid or would make segment references circular.
+    pub fn define_segment(&mut self, name: &str, predicate: Predicate) -> Result<()> {
+        check_name(name, "a segment name")?;
+        self.validate(&predicate)?;
+        self.catalog.define(name, predicate)
+    }
+
+    /// Removes a named segment; refused while other segments refer to it.
+    pub fn remove_segment(&mut self, name: &str) -> Result<Predicate> {
+        self.catalog.remove(name)
+    }
+
+    // ---- queries ----
+
+    /// How many live profiles match at `now`.
+    pub fn count(&self, predicate: &Predicate, now: Timestamp) -> Result<u64> {
+        Ok(self.member_slots(predicate, now)?.len() as u64)
+    }
+
+    /// The external ids of the matching profiles, in slot (first-seen) order.
+    pub fn members(&self, predicate: &Predicate, now: Timestamp) -> Result<Vec<String>> {
+        let slots = self.member_slots(predicate, now)?;
+        Ok(slots
+            .into_iter()
+            .filter_map(|s| self.store.record(s).map(|r| r.id.clone()))
+            .collect())
+    }
+
+    /// The slots of the matching profiles, ascending.
+    pub fn member_slots(&self, predicate: &Predicate, now: Timestamp) -> Result<Vec<u32>> {
+        self.validate(predicate)?;
+        let reference = Reference::new(self, now);
+        Ok(self
+            .store
+            .live_slots()
+            .filter(|&slot| reference.matches(predicate, slot))
+            .collect())
+    }
+
+    /// Whether one profile matches.
+    pub fn matches(&self, id: &str, predicate: &Predicate, now: Timestamp) -> Result<bool> {
+        let slot = self.existing(id)?;
+        self.validate(predicate)?;
+        Ok(Reference::new(self, now).matches(predicate, slot))
+    }
+
+    /// The names of the catalog's segments that one profile is in, sorted.
+    pub fn segments_of(&self, id: &str, now: Timestamp) -> Result<Vec<String>> {
+        let slot = self.existing(id)?;
+        let reference = Reference::new(self, now);
+        Ok(self
+            .catalog
+            .iter()
+            .filter(|(_, p)| reference.matches(p, slot))
+            .map(|(name, _)| name.to_owned())
+            .collect())
+    }
+}
+
+/// Tags are non-empty, and `*` is kept for wildcards.
+fn check_tag(tag: &str) -> Result<()> {
+    check_name(tag, "a tag")?;
+    if tag.contains('*') {
+        return Err(Error::InvalidValue(format!(
+            "tag `{tag}` may not contain `*`, which is kept for wildcards"
+        )));
+    }
+    if tag.starts_with(':') || tag.ends_with(':') {
+        return Err(Error::InvalidValue(format!(
+            "tag `{tag}` has an empty namespace or name"
+        )));
+    }
+    Ok(())
+}

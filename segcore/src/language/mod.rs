@@ -1,0 +1,105 @@
+//! The segment language: the predicate AST, its text and JSON forms, and time windows.
+//!
+//! ```
+//! use segcore::Predicate;
+//!
+//! let p = Predicate::parse(r#"country in ["SE", "DK"] and tag "vip""#)?;
+//! assert_eq!(p.to_string(), r#"country in ["SE", "DK"] and tag "vip""#);
+//! assert_eq!(Predicate::from_json(&p.to_json())?, p);
+//! # Ok::<(), segcore::Error>(())
+//! ```
+
+mod ast;
+mod display;
+mod lexer;
+mod parser;
+mod time;
+
+pub use ast::{
+    AggFunc, CmpOp, CountTest, DistanceUnit, Filter, Literal, Near, Predicate, Test, TextPattern,
+    Which, DEFAULT_LATITUDE, DEFAULT_LONGITUDE, MAX_DEPTH,
+};
+pub use time::{CalendarUnit, Duration, DurationUnit, TimeLiteral, TimeRef, Window};
+
+pub(crate) use display::Name;
+pub(crate) use time::{Interval, Nanos};
+
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+impl Predicate {
+    /// Parses the text form.
+    ///
+    /// ```
+    /// use segcore::{Error, Predicate};
+    ///
+    /// let err = Predicate::parse("age >").unwrap_err();
+    /// let Error::Parse(e) = err else { panic!() };
+    /// assert_eq!((e.line, e.column), (1, 6));
+    /// assert_eq!(e.found, "end of input");
+    /// ```
+    pub fn parse(text: &str) -> Result<Predicate> {
+        parser::parse(text)
+    }
+
+    /// Reads the JSON form. Structure is checked too: `and` / `or` need two or more parts and
+    /// nesting is limited to [`MAX_DEPTH`].
+    pub fn from_json(json: &str) -> Result<Predicate> {
+        let pred: Predicate = serde_json::from_str(json).map_err(|e| Error::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        pred.check_structure().map_err(|e| Error::Json {
+            line: 1,
+            column: 1,
+            message: e.to_string(),
+        })?;
+        Ok(pred)
+    }
+
+    /// The JSON form (compact).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a predicate always serializes")
+    }
+
+    /// The JSON form as a `serde_json::Value`.
+    pub fn to_json_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a predicate always serializes")
+    }
+
+    /// Checks what the text parser guarantees but a hand-built or JSON AST may lack:
+    /// bounded depth, and `and` / `or` with at least two parts.
+    pub fn check_structure(&self) -> Result<()> {
+        if self.depth() > MAX_DEPTH {
+            return Err(Error::TooDeep { limit: MAX_DEPTH });
+        }
+        let mut problem = None;
+        self.visit(&mut |p| match p {
+            Predicate::And(parts) | Predicate::Or(parts)
+                if parts.len() < 2 && problem.is_none() =>
+            {
+                let word = if matches!(p, Predicate::And(_)) {
+                    "and"
+                } else {
+                    "or"
+                };
+                problem = Some(Error::InvalidValue(format!(
+                    "`{word}` needs at least two conditions, got {}",
+                    parts.len()
+                )));
+            }
+            _ => {}
+        });
+        problem.map_or(Ok(()), Err)
+    }
+}
+
+impl FromStr for Predicate {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Predicate::parse(s)
+    }
+}

@@ -1,0 +1,51 @@
+//! # segcore
+//!
+//! An embeddable customer-segmentation engine. An [`Audience`] holds profiles with typed
+//! attributes, tags, timestamped events and consent; the **segment language** describes who is
+//! in a segment, as readable text or as JSON; and queries answer who matches, how many, and
+//! which segments a profile is in — always at an explicit `now`, so answers are reproducible.
+//!
+//! ```
+//! use segcore::{Audience, Event, Predicate};
+//!
+//! let now: jiff::Timestamp = "2024-06-01T12:00:00Z".parse().unwrap();
+//! let mut audience = Audience::new();
+//! audience.upsert("ada", [("country", "SE".into()), ("age", 36.into())])?;
+//! audience.upsert("bob", [("country", "DK".into()), ("age", 19.into())])?;
+//! audience.track("ada", Event::new("purchase", now).value("amount", 700.0))?;
+//!
+//! let big_spenders = audience.predicate(
+//!     r#"country in ["SE", "DK"] and sum(purchase.amount in last 365d) > 500"#,
+//! )?;
+//! assert_eq!(audience.members(&big_spenders, now)?, ["ada"]);
+//! # Ok::<(), segcore::Error>(())
+//! ```
+//!
+//! What each construct means — missing values, window edges, time zones, late events — is
+//! defined by the reference evaluator and written down in `docs/segment-language.md`.
+#![deny(missing_docs)]
+
+mod audience;
+mod catalog;
+mod error;
+mod geo;
+pub mod language;
+mod profile;
+mod reference;
+pub mod sample;
+mod schema;
+mod store;
+mod suggest;
+mod validate;
+mod value;
+
+pub use audience::Audience;
+pub use catalog::Catalog;
+pub use error::{Error, NameKind, ParseError, Result};
+pub use language::Predicate;
+pub use profile::{Consent, Event, Profile};
+pub use schema::{Schema, BUILTIN_CHANNELS};
+pub use value::{AttrType, Value};
+
+/// The version of the crate, shared by the Python wheel and the npm package.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

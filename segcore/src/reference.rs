@@ -1,0 +1,318 @@
+//! The reference evaluator: the definition of what a predicate means for one profile.
+//!
+//! It is deliberately plain — loops over a profile's values, tags and events — so that it can
+//! be read as a specification. Every faster engine must return exactly its answers. The
+//! rules it implements are written down in `docs/segment-language.md`.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use regex::Regex;
+
+use crate::geo::distance_km;
+use crate::language::{
+    AggFunc, Filter, Interval, Literal, Nanos, Near, Predicate, Test, TextPattern, TimeRef, Which,
+    Window,
+};
+use crate::store::{Record, StoredEvent};
+use crate::value::Value;
+use crate::Audience;
+
+/// A value as a test sees it: borrowed, with times as nanoseconds.
+#[derive(Debug, Clone, Copy)]
+enum Operand<'v> {
+    Str(&'v str),
+    Num(f64),
+    Bool(bool),
+    Time(Nanos),
+    List(&'v [String]),
+}
+
+impl<'v> From<&'v Value> for Operand<'v> {
+    fn from(v: &'v Value) -> Self {
+        match v {
+            Value::String(s) => Operand::Str(s),
+            Value::Number(n) => Operand::Num(*n),
+            Value::Bool(b) => Operand::Bool(*b),
+            Value::Timestamp(t) => Operand::Time(t.as_nanosecond()),
+            Value::List(items) => Operand::List(items),
+        }
+    }
+}
+
+/// Evaluates predicates for profiles of one audience at one `now`.
+///
+/// Windows, time literals and regexes are resolved once per evaluator and reused across
+/// profiles; that is a cache, not a change of meaning.
+pub(crate) struct Reference<'a> {
+    audience: &'a Audience,
+    now: Timestamp,
+    now_ns: Nanos,
+    windows: RefCell<HashMap<Window, Interval>>,
+    times: RefCell<HashMap<TimeRef, Option<Nanos>>>,
+    regexes: RefCell<HashMap<String, Option<Regex>>>,
+}
+
+impl<'a> Reference<'a> {
+    pub(crate) fn new(audience: &'a Audience, now: Timestamp) -> Self {
+        Reference {
+            audience,
+            now,
+            now_ns: now.as_nanosecond(),
+            windows: RefCell::default(),
+            times: RefCell::default(),
+            regexes: RefCell::default(),
+        }
+    }
+
+    /// Whether the live profile in `slot` matches `p`. Erased or unknown slots never match.
+    pub(crate) fn matches(&self, p: &Predicate, slot: u32) -> bool {
+        match self.audience.store.record(slot) {
+            Some(record) => self.eval(p, slot, record),
+            None => false,
+        }
+    }
+
+    fn eval(&self, p: &Predicate, slot: u32, record: &Record) -> bool {
+        match p {
+            Predicate::And(parts) => parts.iter().all(|q| self.eval(q, slot, record)),
+            Predicate::Or(parts) => parts.iter().any(|q| self.eval(q, slot, record)),
+            Predicate::Not(inner) => !self.eval(inner, slot, record),
+            Predicate::Attribute { name, test } => {
+                let value = self.audience.store.attribute(slot, name);
+                self.test(test, value.map(Operand::from))
+            }
+            Predicate::Tag { tag, within } => {
+                let window = within.map(|w| self.window(w));
+                record.tags.iter().any(|(held, added)| {
+                    tag_matches(tag, held)
+                        && window.is_none_or(|w| w.contains(added.as_nanosecond()))
+                })
+            }
+            Predicate::TagAny(tags) => tags
+                .iter()
+                .any(|t| record.tags.keys().any(|held| tag_matches(t, held))),
+            Predicate::TagAll(tags) => tags
+                .iter()
+                .all(|t| record.tags.keys().any(|held| tag_matches(t, held))),
+            Predicate::Event {
+                event,
+                count,
+                window,
+                filter,
+            } => {
+                let n = self.events(record, event, window.as_ref(), filter).count();
+                match count {
+                    None => n >= 1,
+                    Some(c) => c.op.holds((n as u64).cmp(&u64::from(c.times))),
+                }
+            }
+            Predicate::Aggregate {
+                func,
+                event,
+                value,
+                window,
+                filter,
+                test,
+            } => {
+                let key = self.audience.store.keys.get(value);
+                let values = self
+                    .events(record, event, window.as_ref(), filter)
+                    .filter_map(|e| match key.and_then(|k| e.property(k)) {
+                        Some(Value::Number(x)) => Some(*x),
+                        _ => None,
+                    });
+                let result = aggregate(*func, values);
+                self.test(test, result.map(Operand::Num))
+            }
+            Predicate::Occurrence {
+                which,
+                event,
+                filter,
+                test,
+            } => {
+                let mut times = self
+                    .events(record, event, None, filter)
+                    .map(|e| e.at.as_nanosecond());
+                let t = match which {
+                    Which::First => times.next(),
+                    Which::Last => times.last(),
+                };
+                self.test(test, t.map(Operand::Time))
+            }
+            Predicate::Near(near) => self.near(near, slot),
+            Predicate::Consent(channel) => record.consent.get(channel).is_some_and(|c| c.granted),
+            Predicate::Segment(name) => match self.audience.catalog.get(name) {
+                Some(q) => self.eval(q, slot, record),
+                None => false,
+            },
+        }
+    }
+
+    /// The profile's events named `event`, at or before now, within `window`, passing `filter`,
+    /// in time order.
+    fn events<'r>(
+        &'r self,
+        record: &'r Record,
+        event: &str,
+        window: Option<&Window>,
+        filter: &'r [Filter],
+    ) -> impl Iterator<Item = &'r StoredEvent> + 'r {
+        let name = self.audience.store.event_names.get(event);
+        let window = window.map(|w| self.window(*w));
+        record.events.iter().filter(move |e| {
+            let t = e.at.as_nanosecond();
+            Some(e.name) == name
+                && t <= self.now_ns
+                && window.is_none_or(|w| w.contains(t))
+                && filter.iter().all(|f| {
+                    let key = self.audience.store.keys.get(&f.key);
+                    let value = key.and_then(|k| e.property(k));
+                    self.test(&f.test, value.map(Operand::from))
+                })
+        })
+    }
+
+    fn near(&self, near: &Near, slot: u32) -> bool {
+        let store = &self.audience.store;
+        let lat = store.attribute(slot, &near.latitude_attribute);
+        let lon = store.attribute(slot, &near.longitude_attribute);
+        match (lat, lon) {
+            (Some(Value::Number(lat)), Some(Value::Number(lon))) => {
+                distance_km(*lat, *lon, near.latitude, near.longitude)
+                    <= near.radius * near.unit.kilometres()
+            }
+            _ => false,
+        }
+    }
+
+    fn window(&self, w: Window) -> Interval {
+        *self
+            .windows
+            .borrow_mut()
+            .entry(w)
+            .or_insert_with(|| w.resolve(self.now, &self.audience.time_zone))
+    }
+
+    fn time(&self, t: TimeRef) -> Option<Nanos> {
+        *self
+            .times
+            .borrow_mut()
+            .entry(t)
+            .or_insert_with(|| t.resolve(self.now, &self.audience.time_zone))
+    }
+
+    fn regex_matches(&self, pattern: &str, text: &str) -> bool {
+        let mut cache = self.regexes.borrow_mut();
+        let re = cache
+            .entry(pattern.to_owned())
+            .or_insert_with(|| Regex::new(pattern).ok());
+        re.as_ref().is_some_and(|re| re.is_match(text))
+    }
+
+    /// Compares a value with a literal of the same kind; `None` when the kinds differ.
+    fn compare(&self, v: Operand<'_>, lit: &Literal) -> Option<Ordering> {
+        match (v, lit) {
+            (Operand::Str(a), Literal::String(b)) => Some(a.cmp(b.as_str())),
+            (Operand::Num(a), Literal::Number(b)) => a.partial_cmp(b),
+            (Operand::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
+            (Operand::Time(a), Literal::Time(t)) => self.time(*t).map(|b| a.cmp(&b)),
+            _ => None,
+        }
+    }
+
+    /// Applies a test to a value; a missing value passes only `missing`.
+    fn test(&self, test: &Test, value: Option<Operand<'_>>) -> bool {
+        let Some(v) = value else {
+            return matches!(test, Test::Missing);
+        };
+        match test {
+            Test::Exists => true,
+            Test::Missing => false,
+            Test::Cmp { op, value } => self.compare(v, value).is_some_and(|o| op.holds(o)),
+            Test::Between { low, high } => {
+                matches!(
+                    self.compare(v, low),
+                    Some(Ordering::Greater | Ordering::Equal)
+                ) && matches!(
+                    self.compare(v, high),
+                    Some(Ordering::Less | Ordering::Equal)
+                )
+            }
+            Test::In(items) => items
+                .iter()
+                .any(|l| self.compare(v, l) == Some(Ordering::Equal)),
+            Test::NotIn(items) => items
+                .iter()
+                .all(|l| matches!(self.compare(v, l), Some(Ordering::Less | Ordering::Greater))),
+            Test::Contains(p) => match v {
+                Operand::Str(s) => text_test(s, p, |s, x| s.contains(x)),
+                Operand::List(items) => items.iter().any(|s| text_test(s, p, |s, x| s == x)),
+                _ => false,
+            },
+            Test::StartsWith(p) => {
+                matches!(v, Operand::Str(s) if text_test(s, p, |s, x| s.starts_with(x)))
+            }
+            Test::EndsWith(p) => {
+                matches!(v, Operand::Str(s) if text_test(s, p, |s, x| s.ends_with(x)))
+            }
+            Test::Matches(pattern) => {
+                matches!(v, Operand::Str(s) if self.regex_matches(pattern, s))
+            }
+            Test::ContainsAny(wanted) => {
+                matches!(v, Operand::List(items) if wanted.iter().any(|w| items.contains(w)))
+            }
+            Test::ContainsAll(wanted) => {
+                matches!(v, Operand::List(items) if wanted.iter().all(|w| items.contains(w)))
+            }
+            Test::Within(w) => matches!(v, Operand::Time(t) if self.window(*w).contains(t)),
+        }
+    }
+}
+
+/// Whether a held tag matches a pattern: the tag itself, or `ns:*` for any tag of namespace `ns`.
+fn tag_matches(pattern: &str, held: &str) -> bool {
+    match pattern.strip_suffix(":*") {
+        Some(ns) => held
+            .strip_prefix(ns)
+            .is_some_and(|rest| rest.starts_with(':')),
+        None => pattern == held,
+    }
+}
+
+fn text_test(s: &str, p: &TextPattern, f: impl Fn(&str, &str) -> bool) -> bool {
+    if p.ignore_case {
+        f(&s.to_lowercase(), &p.value.to_lowercase())
+    } else {
+        f(s, &p.value)
+    }
+}
+
+/// The aggregate of `values` (in time order); `None` where it is undefined.
+fn aggregate(func: AggFunc, values: impl Iterator<Item = f64>) -> Option<f64> {
+    match func {
+        AggFunc::Sum => Some(values.sum()),
+        AggFunc::Avg => {
+            let (sum, n) = values.fold((0.0, 0u64), |(s, n), x| (s + x, n + 1));
+            (n > 0).then(|| sum / n as f64)
+        }
+        AggFunc::Min => values.reduce(f64::min),
+        AggFunc::Max => values.reduce(f64::max),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_matches;
+
+    #[test]
+    fn wildcards_match_a_whole_namespace_only() {
+        assert!(tag_matches("interest:*", "interest:outdoor"));
+        assert!(!tag_matches("interest:*", "interests:outdoor"));
+        assert!(!tag_matches("interest:*", "interest"));
+        assert!(tag_matches("vip", "vip"));
+        assert!(!tag_matches("vip", "vip:gold"));
+    }
+}

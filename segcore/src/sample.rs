@@ -1,0 +1,169 @@
+//! A seeded, deterministic sample shop: customers with demographic, geographic and source
+//! attributes, interest tags, consent, and a year of page views, carts, purchases and email
+//! opens. The examples, benchmarks and tests share it, so they all see the same data.
+//!
+//! ```
+//! let shop = segcore::sample::SampleShop::new(200);
+//! let audience = shop.build();
+//! assert_eq!(audience.len(), 200);
+//! let again = shop.build();
+//! let p = audience.predicate(r#"tag "vip""#).unwrap();
+//! assert_eq!(audience.count(&p, shop.now).unwrap(), again.count(&p, shop.now).unwrap());
+//! ```
+
+use jiff::Timestamp;
+
+use crate::audience::Audience;
+use crate::profile::Event;
+use crate::value::Value;
+
+/// Parameters of a generated shop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleShop {
+    /// Number of customers.
+    pub customers: usize,
+    /// Days of event history before `now`.
+    pub days: u32,
+    /// Seed of the random generator: the same seed gives the same shop.
+    pub seed: u64,
+    /// The shop's "now": the last instant with events.
+    pub now: Timestamp,
+    /// Mean number of events per customer.
+    pub events_per_customer: u32,
+}
+
+/// Country, weight, and a city centre (latitude, longitude).
+const COUNTRIES: &[(&str, u32, f64, f64)] = &[
+    ("SE", 35, 59.3293, 18.0686),
+    ("DK", 15, 55.6761, 12.5683),
+    ("NO", 15, 59.9139, 10.7522),
+    ("FI", 10, 60.1699, 24.9384),
+    ("DE", 15, 52.5200, 13.4050),
+    ("US", 10, 40.7128, -74.0060),
+];
+const PLANS: &[&str] = &["free", "plus", "pro"];
+const SOURCES: &[&str] = &["google", "facebook", "newsletter", "tiktok", "direct"];
+const CAMPAIGNS: &[&str] = &["spring_sale", "black_friday", "brand", "retargeting"];
+const DOMAINS: &[&str] = &["gmail.com", "outlook.com", "proton.me", "example.se"];
+const INTERESTS: &[&str] = &["running", "hiking", "yoga", "cycling", "fashion", "tech"];
+const CATEGORIES: &[&str] = &["shoes", "apparel", "gear", "accessories"];
+
+impl SampleShop {
+    /// A shop of `customers` with a year of history, seed 42, `now` = 2026-11-01T12:00:00Z.
+    pub fn new(customers: usize) -> SampleShop {
+        SampleShop {
+            customers,
+            days: 365,
+            seed: 42,
+            now: "2026-11-01T12:00:00Z".parse().expect("a valid instant"),
+            events_per_customer: 24,
+        }
+    }
+
+    /// Builds a new audience (time zone Europe/Stockholm) holding the shop.
+    pub fn build(&self) -> Audience {
+        let mut audience = Audience::with_time_zone("Europe/Stockholm").expect("bundled zone");
+        self.populate(&mut audience);
+        audience
+    }
+
+    /// Writes the shop's customers into `audience`.
+    pub fn populate(&self, audience: &mut Audience) {
+        let mut rng = fastrand::Rng::with_seed(self.seed);
+        let now_s = self.now.as_second();
+        let history_s = i64::from(self.days) * 86_400;
+        let at = |s: i64| Timestamp::from_second(s).expect("in range");
+        for i in 0..self.customers {
+            let id = format!("c{i:07}");
+            let (country, lat, lon) = weighted_country(&mut rng);
+            let interests: Vec<String> = INTERESTS
+                .iter()
+                .filter(|_| rng.u32(0..100) < 25)
+                .map(|s| (*s).to_owned())
+                .collect();
+            let signed_up = now_s - rng.i64(0..3 * 365 * 86_400);
+            let attributes: Vec<(&str, Value)> = vec![
+                ("country", country.into()),
+                ("age", Value::Number(f64::from(rng.u32(18..80)))),
+                ("plan", pick(&mut rng, PLANS).into()),
+                ("signed_up_at", at(signed_up).into()),
+                ("latitude", Value::Number(lat + rng.f64() - 0.5)),
+                ("longitude", Value::Number(lon + rng.f64() - 0.5)),
+                ("utm_source", pick(&mut rng, SOURCES).into()),
+                ("utm_campaign", pick(&mut rng, CAMPAIGNS).into()),
+                ("email", format!("{id}@{}", pick(&mut rng, DOMAINS)).into()),
+                ("newsletter", Value::Bool(rng.bool())),
+                ("interests", Value::List(interests.clone())),
+            ];
+            audience
+                .upsert(&id, attributes)
+                .expect("sample attributes fit the schema");
+
+            let tag_time = |rng: &mut fastrand::Rng| at(now_s - rng.i64(0..history_s));
+            for interest in &interests {
+                let t = tag_time(&mut rng);
+                audience
+                    .tag(&id, &format!("interest:{interest}"), t)
+                    .expect("valid tag");
+            }
+            for (tag, percent) in [
+                ("vip", 5),
+                ("churn_risk", 8),
+                ("quiz:budget", 15),
+                ("quiz:premium", 15),
+            ] {
+                if rng.u32(0..100) < percent {
+                    let t = tag_time(&mut rng);
+                    audience.tag(&id, tag, t).expect("valid tag");
+                }
+            }
+            audience
+                .set_consent(&id, "email", rng.u32(0..100) < 70, at(signed_up))
+                .expect("valid consent");
+            if rng.u32(0..100) < 30 {
+                audience
+                    .set_consent(&id, "sms", true, at(signed_up))
+                    .expect("valid consent");
+            }
+
+            // Activity varies a lot between customers: most do little, a few do much.
+            let activity = rng.u32(0..=2 * self.events_per_customer);
+            for _ in 0..activity {
+                let t = at(now_s - rng.i64(0..history_s));
+                let roll = rng.u32(0..100);
+                let event = if roll < 60 {
+                    Event::new("page_view", t).property("category", pick(&mut rng, CATEGORIES))
+                } else if roll < 75 {
+                    Event::new("add_to_cart", t).property("category", pick(&mut rng, CATEGORIES))
+                } else if roll < 85 {
+                    let amount = (10.0 + rng.f64() * rng.f64() * 490.0).round();
+                    Event::new("purchase", t)
+                        .value("amount", amount)
+                        .property("category", pick(&mut rng, CATEGORIES))
+                        .property("sku", format!("S{:03}", rng.u32(0..200)))
+                } else {
+                    Event::new("email_open", t).property("campaign", pick(&mut rng, CAMPAIGNS))
+                };
+                audience
+                    .track(&id, event)
+                    .expect("sample events fit the schema");
+            }
+        }
+    }
+}
+
+fn pick<'a>(rng: &mut fastrand::Rng, items: &[&'a str]) -> &'a str {
+    items[rng.usize(0..items.len())]
+}
+
+fn weighted_country(rng: &mut fastrand::Rng) -> (&'static str, f64, f64) {
+    let total: u32 = COUNTRIES.iter().map(|c| c.1).sum();
+    let mut roll = rng.u32(0..total);
+    for &(code, weight, lat, lon) in COUNTRIES {
+        if roll < weight {
+            return (code, lat, lon);
+        }
+        roll -= weight;
+    }
+    unreachable!("the roll is below the total weight")
+}

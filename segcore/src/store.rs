@@ -1,0 +1,205 @@
+//! In-memory storage: the id ↔ slot map, attribute columns, and per-profile tags, events and
+//! consent. It checks nothing; the [`Audience`](crate::Audience) validates before writing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+
+use crate::profile::{Consent, Event, Profile};
+use crate::value::Value;
+
+/// Strings mapped to dense ids, so events store `u32`s instead of repeated names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interner {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// An event as stored: interned name and keys, properties sorted by key id.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredEvent {
+    pub name: u32,
+    pub at: Timestamp,
+    pub props: Box<[(u32, Value)]>,
+}
+
+impl StoredEvent {
+    pub fn property(&self, key: u32) -> Option<&Value> {
+        self.props
+            .binary_search_by_key(&key, |(k, _)| *k)
+            .ok()
+            .map(|i| &self.props[i].1)
+    }
+}
+
+/// Everything but the attributes of one live profile.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Record {
+    pub id: String,
+    pub tags: BTreeMap<String, Timestamp>,
+    /// Sorted by time; events with equal times keep their arrival order.
+    pub events: Vec<StoredEvent>,
+    pub consent: BTreeMap<String, Consent>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Store {
+    ids: HashMap<String, u32>,
+    records: Vec<Option<Record>>,
+    live: usize,
+    columns: Vec<Vec<Option<Value>>>,
+    column_ids: Interner,
+    pub event_names: Interner,
+    pub keys: Interner,
+}
+
+impl Store {
+    pub fn slot(&self, id: &str) -> Option<u32> {
+        self.ids.get(id).copied()
+    }
+
+    /// The slot of `id`, created if the profile is new.
+    pub fn slot_or_insert(&mut self, id: &str) -> u32 {
+        if let Some(slot) = self.ids.get(id) {
+            return *slot;
+        }
+        let slot = u32::try_from(self.records.len()).expect("fewer than 2^32 profiles");
+        self.records.push(Some(Record {
+            id: id.to_owned(),
+            ..Record::default()
+        }));
+        self.ids.insert(id.to_owned(), slot);
+        self.live += 1;
+        slot
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live
+    }
+
+    pub fn record(&self, slot: u32) -> Option<&Record> {
+        self.records.get(slot as usize)?.as_ref()
+    }
+
+    pub fn record_mut(&mut self, slot: u32) -> &mut Record {
+        self.records[slot as usize]
+            .as_mut()
+            .expect("a slot from the id map is live")
+    }
+
+    /// Live slots in ascending order.
+    pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| i as u32)
+    }
+
+    pub fn attribute(&self, slot: u32, name: &str) -> Option<&Value> {
+        let column = self.column_ids.get(name)?;
+        self.columns[column as usize].get(slot as usize)?.as_ref()
+    }
+
+    pub fn set_attribute(&mut self, slot: u32, name: &str, value: Option<Value>) {
+        let column = self.column_ids.intern(name) as usize;
+        if column == self.columns.len() {
+            self.columns.push(Vec::new());
+        }
+        let values = &mut self.columns[column];
+        if values.len() <= slot as usize {
+            if value.is_none() {
+                return;
+            }
+            values.resize(slot as usize + 1, None);
+        }
+        values[slot as usize] = value;
+    }
+
+    pub fn insert_event(&mut self, slot: u32, event: &Event) {
+        let name = self.event_names.intern(&event.name);
+        let mut props: Vec<(u32, Value)> = event
+            .properties
+            .iter()
+            .map(|(k, v)| (self.keys.intern(k), v.clone()))
+            .collect();
+        props.sort_by_key(|(k, _)| *k);
+        let stored = StoredEvent {
+            name,
+            at: event.at,
+            props: props.into_boxed_slice(),
+        };
+        let events = &mut self.record_mut(slot).events;
+        // After every event at or before this time: late events slot in, ties keep arrival order.
+        let at = events.partition_point(|e| e.at <= stored.at);
+        events.insert(at, stored);
+    }
+
+    pub fn erase(&mut self, id: &str) -> bool {
+        let Some(slot) = self.ids.remove(id) else {
+            return false;
+        };
+        self.records[slot as usize] = None;
+        for column in &mut self.columns {
+            if let Some(v) = column.get_mut(slot as usize) {
+                *v = None;
+            }
+        }
+        self.live -= 1;
+        true
+    }
+
+    pub fn snapshot(&self, slot: u32) -> Option<Profile> {
+        let record = self.record(slot)?;
+        let attributes = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(c, values)| {
+                let v = values.get(slot as usize)?.as_ref()?;
+                Some((self.column_ids.name(c as u32).to_owned(), v.clone()))
+            })
+            .collect();
+        let events = record
+            .events
+            .iter()
+            .map(|e| Event {
+                name: self.event_names.name(e.name).to_owned(),
+                at: e.at,
+                properties: e
+                    .props
+                    .iter()
+                    .map(|(k, v)| (self.keys.name(*k).to_owned(), v.clone()))
+                    .collect(),
+            })
+            .collect();
+        Some(Profile {
+            id: record.id.clone(),
+            slot,
+            attributes,
+            tags: record.tags.clone(),
+            events,
+            consent: record.consent.clone(),
+        })
+    }
+}
