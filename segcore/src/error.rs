@@ -138,7 +138,7 @@ pub enum Error {
     },
 
     /// A written value does not fit the schema (e.g. a string into a number attribute).
-    #[error("`{field}` is {expected}, but a {found} value was given")]
+    #[error("`{field}` is {expected}, but {found} was given")]
     Schema {
         /// The attribute or `event.property` written.
         field: String,
