@@ -468,7 +468,6 @@ fn value_errors_explain_themselves() {
         "within 5km of (91, 0)",
         "within 5km of (0, 181)",
         "within -5km of (0, 0)",
-        "age > 1e999",
         r#"country matches "[""#,
         r#"tag "a*b""#,
         r#"tag ":x""#,

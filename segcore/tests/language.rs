@@ -304,6 +304,10 @@ fn parse_errors_say_where_what_was_found_and_what_was_expected() {
     let e = parse_error("x == \"unterminated");
     assert!(e.expected.contains("closing"));
 
+    let e = parse_error("age > 1e999");
+    assert_eq!((e.column, e.expected.as_str()), (7, "a finite number"));
+    assert_eq!(e.found, "`1e999`");
+
     let e = parse_error("did purchase in last 0 calendar months");
     assert!(e.expected.contains("at least 1"));
 }

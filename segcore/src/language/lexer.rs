@@ -168,8 +168,12 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
                 continue;
             }
             b'-' | b'0'..=b'9' => {
-                let (tok, end) =
-                    lex_number(src, start).ok_or_else(|| err(start..start + 1, "a number"))?;
+                let (tok, end) = lex_number(src, start).ok_or_else(|| {
+                    let len = src[start + 1..]
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || ".+-_".contains(c)))
+                        .map_or(src.len() - start, |k| k + 1);
+                    err(start..start + len, "a finite number")
+                })?;
                 out.push(Token {
                     tok,
                     span: start..end,
@@ -286,6 +290,10 @@ fn lex_number(src: &str, start: usize) -> Option<(Tok, usize)> {
         i += 1;
     }
     let digits = &src[start..number_end];
+    let value: f64 = digits.parse().ok()?;
+    if !value.is_finite() {
+        return None;
+    }
     if i > number_end {
         return Some((
             Tok::Suffixed {
@@ -295,7 +303,6 @@ fn lex_number(src: &str, start: usize) -> Option<(Tok, usize)> {
             i,
         ));
     }
-    let value: f64 = digits.parse().ok()?;
     Some((Tok::Num(value), i))
 }
 
@@ -325,6 +332,13 @@ mod tests {
                 Tok::Eof
             ]
         );
+    }
+
+    #[test]
+    fn numbers_that_overflow_are_refused() {
+        assert!(tokenize("1e999").is_err());
+        assert!(tokenize("-1e999km").is_err());
+        assert!(tokenize("1e308").is_ok());
     }
 
     #[test]
