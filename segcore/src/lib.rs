@@ -49,3 +49,8 @@ pub use value::{AttrType, Value};
 
 /// The version of the crate, shared by the Python wheel and the npm package.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Rust examples in README.md, compiled and run as doc tests so the front door stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
