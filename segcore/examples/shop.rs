@@ -96,7 +96,7 @@ fn main() -> Result<(), segcore::Error> {
     }
 
     println!(
-        "\nsizes at {} (reference evaluator, one profile at a time):",
+        "\nsizes at {} (bitmap matcher; `Audience::explain` shows each plan):",
         shop.now
     );
     println!(

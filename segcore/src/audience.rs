@@ -6,7 +6,9 @@ use jiff::Timestamp;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, NameKind, Result};
+use crate::explain::Explain;
 use crate::language::Predicate;
+use crate::matcher::Matcher;
 use crate::profile::{Consent, Event, Profile};
 use crate::reference::Reference;
 use crate::schema::{check_name, Schema};
@@ -204,18 +206,14 @@ impl Audience {
             self.schema.declare_tag_namespace(ns)?;
         }
         let slot = self.store.slot_or_insert(id);
-        self.store
-            .record_mut(slot)
-            .tags
-            .entry(tag.to_owned())
-            .or_insert(at);
+        self.store.add_tag(slot, tag, at);
         Ok(())
     }
 
     /// Removes a tag. Returns whether the profile held it.
     pub fn untag(&mut self, id: &str, tag: &str) -> Result<bool> {
         let slot = self.existing(id)?;
-        Ok(self.store.record_mut(slot).tags.remove(tag).is_some())
+        Ok(self.store.remove_tag(slot, tag))
     }
 
     /// Records an event, creating the profile if it is new. Events may arrive out of time
@@ -256,13 +254,8 @@ impl Audience {
         check_name(id, "a profile id")?;
         self.schema.declare_channel(channel)?;
         let slot = self.store.slot_or_insert(id);
-        let consent = &mut self.store.record_mut(slot).consent;
-        match consent.get(channel) {
-            Some(held) if held.at > at => {}
-            _ => {
-                consent.insert(channel.to_owned(), Consent { granted, at });
-            }
-        }
+        self.store
+            .set_consent(slot, channel, Consent { granted, at });
         Ok(())
     }
 
@@ -313,7 +306,8 @@ impl Audience {
 
     /// How many live profiles match at `now`.
     pub fn count(&self, predicate: &Predicate, now: Timestamp) -> Result<u64> {
-        Ok(self.member_slots(predicate, now)?.len() as u64)
+        self.validate(predicate)?;
+        Ok(Matcher::new(self, now).run(predicate).0.cardinality())
     }
 
     /// The external ids of the matching profiles, in slot (first-seen) order.
@@ -327,6 +321,26 @@ impl Audience {
 
     /// The slots of the matching profiles, ascending.
     pub fn member_slots(&self, predicate: &Predicate, now: Timestamp) -> Result<Vec<u32>> {
+        self.validate(predicate)?;
+        Ok(Matcher::new(self, now).run(predicate).0.to_vec())
+    }
+
+    /// Runs a query and returns its plan: each step's method, input, estimated and actual size.
+    pub fn explain(&self, predicate: &Predicate, now: Timestamp) -> Result<Explain> {
+        self.validate(predicate)?;
+        Ok(Explain {
+            root: Matcher::new(self, now).run(predicate).1,
+        })
+    }
+
+    /// The matching slots as the reference evaluator finds them, testing every live profile one
+    /// at a time. This is the definition every fast path is checked against; it is slow on
+    /// purpose — use [`Audience::member_slots`] for answers.
+    pub fn member_slots_by_reference(
+        &self,
+        predicate: &Predicate,
+        now: Timestamp,
+    ) -> Result<Vec<u32>> {
         self.validate(predicate)?;
         let reference = Reference::new(self, now);
         Ok(self

@@ -75,6 +75,13 @@ impl<'a> Reference<'a> {
         }
     }
 
+    /// Whether an event, aggregate or occurrence condition holds for a profile with no events
+    /// (e.g. `did x exactly 0 times`, `sum(x.v) < 5`). When it does not, only profiles that
+    /// ever did the event can match, which lets the matcher narrow its candidates.
+    pub(crate) fn holds_without_events(&self, p: &Predicate) -> bool {
+        self.eval(p, u32::MAX, &Record::default())
+    }
+
     fn eval(&self, p: &Predicate, slot: u32, record: &Record) -> bool {
         match p {
             Predicate::And(parts) => parts.iter().all(|q| self.eval(q, slot, record)),
@@ -204,7 +211,7 @@ impl<'a> Reference<'a> {
             .or_insert_with(|| t.resolve(self.now, &self.audience.time_zone))
     }
 
-    fn regex_matches(&self, pattern: &str, text: &str) -> bool {
+    pub(crate) fn regex_matches(&self, pattern: &str, text: &str) -> bool {
         let mut cache = self.regexes.borrow_mut();
         let re = cache
             .entry(pattern.to_owned())
@@ -282,7 +289,7 @@ fn tag_matches(pattern: &str, held: &str) -> bool {
     }
 }
 
-fn text_test(s: &str, p: &TextPattern, f: impl Fn(&str, &str) -> bool) -> bool {
+pub(crate) fn text_test(s: &str, p: &TextPattern, f: impl Fn(&str, &str) -> bool) -> bool {
     if p.ignore_case {
         f(&s.to_lowercase(), &p.value.to_lowercase())
     } else {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 
+use crate::index::Indexes;
 use crate::profile::{Consent, Event, Profile};
 use crate::value::Value;
 
@@ -71,6 +72,8 @@ pub(crate) struct Store {
     column_ids: Interner,
     pub event_names: Interner,
     pub keys: Interner,
+    /// Kept current by every method that writes.
+    pub index: Indexes,
 }
 
 impl Store {
@@ -90,6 +93,7 @@ impl Store {
         }));
         self.ids.insert(id.to_owned(), slot);
         self.live += 1;
+        self.index.live.add(slot);
         slot
     }
 
@@ -101,7 +105,7 @@ impl Store {
         self.records.get(slot as usize)?.as_ref()
     }
 
-    pub fn record_mut(&mut self, slot: u32) -> &mut Record {
+    fn record_mut(&mut self, slot: u32) -> &mut Record {
         self.records[slot as usize]
             .as_mut()
             .expect("a slot from the id map is live")
@@ -133,7 +137,39 @@ impl Store {
             }
             values.resize(slot as usize + 1, None);
         }
-        values[slot as usize] = value;
+        let old = std::mem::replace(&mut values[slot as usize], value);
+        self.index
+            .set_attribute(name, slot, old.as_ref(), values[slot as usize].as_ref());
+    }
+
+    /// Adds a tag unless held; a held tag keeps the time it was first added.
+    pub fn add_tag(&mut self, slot: u32, tag: &str, at: Timestamp) {
+        let tags = &mut self.record_mut(slot).tags;
+        if !tags.contains_key(tag) {
+            tags.insert(tag.to_owned(), at);
+            self.index.add_tag(tag, slot);
+        }
+    }
+
+    pub fn remove_tag(&mut self, slot: u32, tag: &str) -> bool {
+        let held = self.record_mut(slot).tags.remove(tag).is_some();
+        if held {
+            self.index.remove_tag(tag, slot);
+        }
+        held
+    }
+
+    /// Records a consent decision unless a newer one is held.
+    pub fn set_consent(&mut self, slot: u32, channel: &str, decision: Consent) {
+        let consent = &mut self.record_mut(slot).consent;
+        if consent
+            .get(channel)
+            .is_some_and(|held| held.at > decision.at)
+        {
+            return;
+        }
+        consent.insert(channel.to_owned(), decision);
+        self.index.set_consent(channel, slot, decision.granted);
     }
 
     pub fn insert_event(&mut self, slot: u32, event: &Event) {
@@ -149,6 +185,7 @@ impl Store {
             at: event.at,
             props: props.into_boxed_slice(),
         };
+        self.index.events.entry(name).or_default().add(slot);
         let events = &mut self.record_mut(slot).events;
         // After every event at or before this time: late events slot in, ties keep arrival order.
         let at = events.partition_point(|e| e.at <= stored.at);
@@ -159,12 +196,27 @@ impl Store {
         let Some(slot) = self.ids.remove(id) else {
             return false;
         };
-        self.records[slot as usize] = None;
-        for column in &mut self.columns {
-            if let Some(v) = column.get_mut(slot as usize) {
-                *v = None;
+        let record = self.records[slot as usize]
+            .take()
+            .expect("a slot from the id map is live");
+        for (c, column) in self.columns.iter_mut().enumerate() {
+            if let Some(old) = column.get_mut(slot as usize).and_then(Option::take) {
+                let name = self.column_ids.name(c as u32);
+                self.index.set_attribute(name, slot, Some(&old), None);
             }
         }
+        for tag in record.tags.keys() {
+            self.index.remove_tag(tag, slot);
+        }
+        for channel in record.consent.keys() {
+            self.index.set_consent(channel, slot, false);
+        }
+        for event in &record.events {
+            if let Some(set) = self.index.events.get_mut(&event.name) {
+                set.remove(slot);
+            }
+        }
+        self.index.live.remove(slot);
         self.live -= 1;
         true
     }

@@ -3,7 +3,8 @@
 //!
 //! Each file holds an audience (profiles with attributes, tags, events, consent; ids to erase;
 //! named segments) and cases: a predicate in text form with either the expected member ids or
-//! the kind of error it must raise. Every case runs from its text and from its JSON form.
+//! the kind of error it must raise. Every case runs from its text and from its JSON form,
+//! through the matcher and through the reference evaluator.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -130,6 +131,11 @@ fn run_case(audience: &Audience, default_now: Timestamp, case: &Json) -> usize {
             audience.count(p, now).unwrap(),
             expect.len() as u64,
             "{name}"
+        );
+        assert_eq!(
+            audience.member_slots(p, now).unwrap(),
+            audience.member_slots_by_reference(p, now).unwrap(),
+            "{name} ({form}): the matcher and the reference evaluator differ"
         );
     }
     for id in [

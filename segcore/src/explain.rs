@@ -1,0 +1,97 @@
+//! What the matcher did for a query: one step per node of the predicate, with the method used,
+//! the size it expected and the size it found.
+
+use std::fmt;
+
+/// How a step was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// Set operations over the indexes only.
+    Index,
+    /// Each candidate tested one at a time by the reference evaluator (the candidates are what
+    /// the enclosing steps left, narrowed by an index where one applies).
+    Scan,
+    /// `and`: the parts in turn, most selective first, each on what the previous left.
+    And,
+    /// `or`: the parts in turn, each on what earlier parts did not match.
+    Or,
+    /// `not`: the complement within the step's input.
+    Not,
+    /// A named segment: its definition, on the step's input.
+    Segment,
+    /// Not run: an earlier part of an `and` left nothing, or of an `or` everything.
+    Skipped,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Index => "index",
+            Method::Scan => "scan",
+            Method::And => "and",
+            Method::Or => "or",
+            Method::Not => "not",
+            Method::Segment => "segment",
+            Method::Skipped => "skipped",
+        }
+    }
+}
+
+/// One step of a query plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanStep {
+    /// The condition, in canonical text (or the segment's name).
+    pub label: String,
+    /// How it was answered.
+    pub method: Method,
+    /// Profiles the step was given.
+    pub input: u64,
+    /// The planner's estimate of the matching profiles before running the step.
+    pub estimated: u64,
+    /// The matching profiles it found.
+    pub actual: u64,
+    /// Sub-steps, in the order they ran.
+    pub children: Vec<PlanStep>,
+}
+
+/// The plan of one query, as run.
+///
+/// ```
+/// use segcore::Audience;
+/// let mut a = Audience::new();
+/// a.upsert("ada", [("country", "SE".into())])?;
+/// a.tag("ada", "vip", "2024-01-01T00:00:00Z".parse().unwrap())?;
+/// let p = a.predicate(r#"tag "vip" and country == "SE""#)?;
+/// let plan = a.explain(&p, "2024-06-01T00:00:00Z".parse().unwrap())?;
+/// assert_eq!(plan.root.actual, 1);
+/// println!("{plan}");
+/// # Ok::<(), segcore::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explain {
+    /// The top step.
+    pub root: PlanStep,
+}
+
+impl fmt::Display for Explain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn write(f: &mut fmt::Formatter<'_>, step: &PlanStep, depth: usize) -> fmt::Result {
+            writeln!(
+                f,
+                "{:indent$}{} [{}] in={} est={} actual={}",
+                "",
+                step.label,
+                step.method.name(),
+                step.input,
+                step.estimated,
+                step.actual,
+                indent = depth * 2
+            )?;
+            step.children
+                .iter()
+                .try_for_each(|c| write(f, c, depth + 1))
+        }
+        write(f, &self.root, 0)
+    }
+}

@@ -1,0 +1,242 @@
+//! Indexes beside the store, kept current on every write: which slots are live, hold a tag, have
+//! an attribute, have a given value, ever did an event, or granted consent on a channel.
+//!
+//! Member sets are CRoaring bitmaps: measured at the memory-bandwidth floor for dense sets and
+//! far below it for sparse ones (`docs/performance.md`, B1).
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::value::Value;
+
+/// A set of slots.
+pub(crate) type Bitmap = croaring::Bitmap;
+
+/// A finite number ordered totally, with `-0.0` folded into `0.0` so that equal numbers are one key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NumKey(f64);
+
+impl NumKey {
+    pub(crate) fn new(x: f64) -> NumKey {
+        NumKey(if x == 0.0 { 0.0 } else { x })
+    }
+}
+
+impl PartialEq for NumKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for NumKey {}
+
+impl PartialOrd for NumKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for NumKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Value → members, by the attribute's type. Timestamps have no value index yet: their tests
+/// run on the candidates the other conditions leave.
+#[derive(Debug, Clone)]
+pub(crate) enum Values {
+    Strings(HashMap<String, Bitmap>),
+    Numbers(BTreeMap<NumKey, Bitmap>),
+    /// Members with `false`, members with `true`.
+    Bools([Bitmap; 2]),
+    /// Element → members whose list holds it.
+    Lists(HashMap<String, Bitmap>),
+    Timestamps,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AttributeIndex {
+    pub present: Bitmap,
+    pub values: Values,
+}
+
+fn add_to<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Bitmap>, key: K, slot: u32) {
+    map.entry(key).or_default().add(slot);
+}
+
+/// Removes `slot` from the set at `key`, dropping the set when it empties so scans over
+/// distinct values only see values someone holds.
+fn remove_from(map: &mut HashMap<String, Bitmap>, key: &str, slot: u32) {
+    if let Some(set) = map.get_mut(key) {
+        set.remove(slot);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+impl AttributeIndex {
+    fn new(first: &Value) -> AttributeIndex {
+        let values = match first {
+            Value::String(_) => Values::Strings(HashMap::new()),
+            Value::Number(_) => Values::Numbers(BTreeMap::new()),
+            Value::Bool(_) => Values::Bools([Bitmap::new(), Bitmap::new()]),
+            Value::List(_) => Values::Lists(HashMap::new()),
+            Value::Timestamp(_) => Values::Timestamps,
+        };
+        AttributeIndex {
+            present: Bitmap::new(),
+            values,
+        }
+    }
+
+    fn add(&mut self, slot: u32, value: &Value) {
+        self.present.add(slot);
+        match (&mut self.values, value) {
+            (Values::Strings(m), Value::String(s)) => add_to(m, s.clone(), slot),
+            (Values::Numbers(m), Value::Number(x)) => {
+                m.entry(NumKey::new(*x)).or_default().add(slot)
+            }
+            (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].add(slot),
+            (Values::Lists(m), Value::List(items)) => {
+                for item in items {
+                    add_to(m, item.clone(), slot);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn remove(&mut self, slot: u32, value: &Value) {
+        self.present.remove(slot);
+        match (&mut self.values, value) {
+            (Values::Strings(m), Value::String(s)) => remove_from(m, s, slot),
+            (Values::Numbers(m), Value::Number(x)) => {
+                let key = NumKey::new(*x);
+                if let Some(set) = m.get_mut(&key) {
+                    set.remove(slot);
+                    if set.is_empty() {
+                        m.remove(&key);
+                    }
+                }
+            }
+            (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].remove(slot),
+            (Values::Lists(m), Value::List(items)) => {
+                for item in items {
+                    remove_from(m, item, slot);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// All indexes of one audience.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Indexes {
+    pub live: Bitmap,
+    pub attributes: HashMap<String, AttributeIndex>,
+    /// Sorted, so a namespace's tags are one range of keys.
+    pub tags: BTreeMap<String, Bitmap>,
+    /// Event name id → profiles with at least one such event (at any time).
+    pub events: HashMap<u32, Bitmap>,
+    /// Channel → profiles whose latest decision grants consent.
+    pub consent: HashMap<String, Bitmap>,
+}
+
+impl Indexes {
+    pub fn set_attribute(
+        &mut self,
+        name: &str,
+        slot: u32,
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) {
+        if let Some(old) = old {
+            if let Some(index) = self.attributes.get_mut(name) {
+                index.remove(slot, old);
+            }
+        }
+        if let Some(new) = new {
+            self.attributes
+                .entry(name.to_owned())
+                .or_insert_with(|| AttributeIndex::new(new))
+                .add(slot, new);
+        }
+    }
+
+    pub fn add_tag(&mut self, tag: &str, slot: u32) {
+        self.tags.entry(tag.to_owned()).or_default().add(slot);
+    }
+
+    pub fn remove_tag(&mut self, tag: &str, slot: u32) {
+        if let Some(set) = self.tags.get_mut(tag) {
+            set.remove(slot);
+            if set.is_empty() {
+                self.tags.remove(tag);
+            }
+        }
+    }
+
+    /// The members holding `pattern`: a tag, or every tag of a namespace for `ns:*`.
+    pub fn tag_members(&self, pattern: &str) -> Bitmap {
+        match pattern.strip_suffix(":*") {
+            Some(ns) => {
+                let prefix = format!("{ns}:");
+                let sets: Vec<&Bitmap> = self
+                    .tags
+                    .range(prefix.clone()..)
+                    .take_while(|(tag, _)| tag.starts_with(&prefix))
+                    .map(|(_, set)| set)
+                    .collect();
+                Bitmap::fast_or(&sets)
+            }
+            None => self.tags.get(pattern).cloned().unwrap_or_default(),
+        }
+    }
+
+    pub fn set_consent(&mut self, channel: &str, slot: u32, granted: bool) {
+        let set = self.consent.entry(channel.to_owned()).or_default();
+        if granted {
+            set.add(slot);
+        } else {
+            set.remove(slot);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_and_negative_zero_are_one_key() {
+        assert_eq!(NumKey::new(-0.0), NumKey::new(0.0));
+        assert!(NumKey::new(-1.0) < NumKey::new(-0.0));
+    }
+
+    #[test]
+    fn emptied_value_sets_disappear() {
+        let mut ix = Indexes::default();
+        ix.set_attribute("c", 1, None, Some(&Value::from("SE")));
+        ix.set_attribute("c", 1, Some(&Value::from("SE")), Some(&Value::from("DK")));
+        let Values::Strings(m) = &ix.attributes["c"].values else {
+            panic!()
+        };
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["DK"]);
+        assert!(ix.attributes["c"].present.contains(1));
+    }
+
+    #[test]
+    fn wildcards_cover_a_namespace_only() {
+        let mut ix = Indexes::default();
+        ix.add_tag("interest:a", 1);
+        ix.add_tag("interest:b", 2);
+        ix.add_tag("interests:c", 3);
+        ix.add_tag("interest", 4);
+        assert_eq!(ix.tag_members("interest:*").to_vec(), [1, 2]);
+        ix.remove_tag("interest:a", 1);
+        assert_eq!(ix.tag_members("interest:*").to_vec(), [2]);
+    }
+}

@@ -1,0 +1,336 @@
+//! Random audiences (with mutation histories) and random valid predicates over their schema,
+//! shared by the property tests.
+#![allow(dead_code)]
+
+use jiff::Timestamp;
+use proptest::prelude::*;
+use segcore::{AttrType, Audience, Event, Predicate, Value};
+
+pub const NOW: &str = "2024-03-31T12:00:00Z";
+
+pub fn now() -> Timestamp {
+    NOW.parse().unwrap()
+}
+
+pub fn days_from_now(days: i64) -> Timestamp {
+    Timestamp::from_second(now().as_second() + days * 86_400 + 3_600).unwrap()
+}
+
+#[derive(Debug, Clone)]
+pub struct ProfileSpec {
+    pub age: Option<f64>,
+    pub country: Option<&'static str>,
+    pub newsletter: Option<bool>,
+    pub interests: Option<Vec<&'static str>>,
+    pub signed_up: Option<i64>,
+    pub tags: Vec<(&'static str, i64)>,
+    pub events: Vec<(&'static str, i64, Option<f64>, Option<&'static str>)>,
+    pub email_consent: Option<bool>,
+    pub location: Option<(f64, f64)>,
+}
+
+/// A change applied after the profiles are loaded, to exercise index maintenance.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    SetAge(usize, f64),
+    SetCountry(usize, &'static str),
+    UnsetAge(usize),
+    UnsetInterests(usize),
+    Untag(usize, &'static str),
+    Tag(usize, &'static str),
+    Consent(usize, bool, i64),
+    Erase(usize),
+    Recreate(usize, &'static str),
+}
+
+fn pick<T: Clone + std::fmt::Debug + 'static>(items: Vec<T>) -> impl Strategy<Value = T> {
+    prop::sample::select(items)
+}
+
+pub fn profile_spec() -> impl Strategy<Value = ProfileSpec> {
+    let event = (
+        pick(vec!["purchase", "view"]),
+        -60i64..5,
+        prop::option::of(pick(vec![0.0, 10.0, 25.5, 100.0, -0.0])),
+        prop::option::of(pick(vec!["a", "b", "A"])),
+    );
+    (
+        (
+            prop::option::of(pick(vec![17.0, 18.0, 30.0, 30.5, 64.0, 0.0, -0.0])),
+            prop::option::of(pick(vec!["SE", "DK", "se", "Sweden"])),
+            prop::option::of(any::<bool>()),
+            prop::option::of(prop::sample::subsequence(
+                vec!["yoga", "Hiking", "tech"],
+                0..3,
+            )),
+            prop::option::of(-400i64..10),
+        ),
+        prop::sample::subsequence(
+            vec!["vip", "interest:a", "interest:b", "churn", "interests:x"],
+            0..5,
+        )
+        .prop_flat_map(|tags| {
+            let n = tags.len();
+            (Just(tags), prop::collection::vec(-30i64..1, n))
+        })
+        .prop_map(|(tags, days)| tags.into_iter().zip(days).collect::<Vec<_>>()),
+        prop::collection::vec(event, 0..6),
+        prop::option::of(any::<bool>()),
+        prop::option::of((59.0f64..60.0, 17.5f64..18.5)),
+    )
+        .prop_map(
+            |(
+                (age, country, newsletter, interests, signed_up),
+                tags,
+                events,
+                email_consent,
+                location,
+            )| ProfileSpec {
+                age,
+                country,
+                newsletter,
+                interests,
+                signed_up,
+                tags,
+                events,
+                email_consent,
+                location,
+            },
+        )
+}
+
+pub fn mutation(profiles: usize) -> impl Strategy<Value = Mutation> {
+    let i = 0..profiles.max(1);
+    prop_oneof![
+        (i.clone(), pick(vec![18.0, 30.0, 99.0])).prop_map(|(i, x)| Mutation::SetAge(i, x)),
+        (i.clone(), pick(vec!["SE", "DK", "NO"])).prop_map(|(i, c)| Mutation::SetCountry(i, c)),
+        i.clone().prop_map(Mutation::UnsetAge),
+        i.clone().prop_map(Mutation::UnsetInterests),
+        (i.clone(), pick(vec!["vip", "interest:a", "churn"]))
+            .prop_map(|(i, t)| Mutation::Untag(i, t)),
+        (i.clone(), pick(vec!["vip", "interest:b"])).prop_map(|(i, t)| Mutation::Tag(i, t)),
+        (i.clone(), any::<bool>(), -200i64..0).prop_map(|(i, g, d)| Mutation::Consent(i, g, d)),
+        i.clone().prop_map(Mutation::Erase),
+        (i, pick(vec!["SE", "DK"])).prop_map(|(i, c)| Mutation::Recreate(i, c)),
+    ]
+}
+
+pub fn audience_strategy() -> impl Strategy<Value = (Vec<ProfileSpec>, Vec<Mutation>)> {
+    prop::collection::vec(profile_spec(), 0..12).prop_flat_map(|specs| {
+        let n = specs.len();
+        (Just(specs), prop::collection::vec(mutation(n), 0..8))
+    })
+}
+
+pub fn id(i: usize) -> String {
+    format!("p{i}")
+}
+
+pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
+    let mut a = Audience::with_time_zone("Europe/Stockholm").unwrap();
+    a.declare_attribute("age", AttrType::Number).unwrap();
+    a.declare_attribute("country", AttrType::String).unwrap();
+    a.declare_attribute("newsletter", AttrType::Bool).unwrap();
+    a.declare_attribute("interests", AttrType::List).unwrap();
+    a.declare_attribute("signed_up_at", AttrType::Timestamp)
+        .unwrap();
+    a.declare_attribute("latitude", AttrType::Number).unwrap();
+    a.declare_attribute("longitude", AttrType::Number).unwrap();
+    a.declare_tag_namespace("interest").unwrap();
+    for e in ["purchase", "view"] {
+        a.declare_event_property(e, "amount", AttrType::Number)
+            .unwrap();
+        a.declare_event_property(e, "category", AttrType::String)
+            .unwrap();
+    }
+    for (i, s) in specs.iter().enumerate() {
+        let id = id(i);
+        let mut attrs: Vec<(&str, Value)> = Vec::new();
+        if let Some(age) = s.age {
+            attrs.push(("age", age.into()));
+        }
+        if let Some(c) = s.country {
+            attrs.push(("country", c.into()));
+        }
+        if let Some(b) = s.newsletter {
+            attrs.push(("newsletter", b.into()));
+        }
+        if let Some(items) = &s.interests {
+            attrs.push(("interests", Value::from(items.clone())));
+        }
+        if let Some(d) = s.signed_up {
+            attrs.push(("signed_up_at", days_from_now(d).into()));
+        }
+        if let Some((lat, lon)) = s.location {
+            attrs.push(("latitude", lat.into()));
+            attrs.push(("longitude", lon.into()));
+        }
+        a.upsert(&id, attrs).unwrap();
+        for (tag, day) in &s.tags {
+            a.tag(&id, tag, days_from_now(*day)).unwrap();
+        }
+        for (name, day, amount, category) in &s.events {
+            let mut e = Event::new(*name, days_from_now(*day));
+            if let Some(x) = amount {
+                e = e.value("amount", *x);
+            }
+            if let Some(c) = category {
+                e = e.property("category", *c);
+            }
+            a.track(&id, e).unwrap();
+        }
+        if let Some(granted) = s.email_consent {
+            a.set_consent(&id, "email", granted, days_from_now(-100))
+                .unwrap();
+        }
+    }
+    for m in mutations {
+        // Mutations of erased profiles fail with unknown_name or recreate them; both are fine.
+        let _ = match m {
+            Mutation::SetAge(i, x) => a.upsert(&id(*i), [("age", Value::from(*x))]).map(|_| ()),
+            Mutation::SetCountry(i, c) => a
+                .upsert(&id(*i), [("country", Value::from(*c))])
+                .map(|_| ()),
+            Mutation::UnsetAge(i) => a.unset(&id(*i), "age").map(|_| ()),
+            Mutation::UnsetInterests(i) => a.unset(&id(*i), "interests").map(|_| ()),
+            Mutation::Untag(i, t) => a.untag(&id(*i), t).map(|_| ()),
+            Mutation::Tag(i, t) => a.tag(&id(*i), t, days_from_now(-1)),
+            Mutation::Consent(i, g, d) => a.set_consent(&id(*i), "email", *g, days_from_now(*d)),
+            Mutation::Erase(i) => {
+                a.erase(&id(*i));
+                Ok(())
+            }
+            Mutation::Recreate(i, c) => a
+                .upsert(&id(*i), [("country", Value::from(*c))])
+                .map(|_| ()),
+        };
+    }
+    for (name, text) in [
+        ("adults", "age >= 18"),
+        ("engaged", r#"did view in last 30d or tag "vip""#),
+        ("engaged_adults", "segment adults and segment engaged"),
+    ] {
+        let p = a.predicate(text).unwrap();
+        a.define_segment(name, p).unwrap();
+    }
+    a
+}
+
+pub fn valid_leaf() -> impl Strategy<Value = String> {
+    let s = |v: Vec<&'static str>| pick(v).prop_map(str::to_owned);
+    prop_oneof![
+        (
+            pick(vec!["<", "<=", "==", "!=", ">", ">="]),
+            pick(vec!["0", "18", "30", "30.5", "-0", "64"])
+        )
+            .prop_map(|(op, n)| format!("age {op} {n}")),
+        s(vec![
+            "age between 18 and 30",
+            "age between 30 and 18",
+            "age missing",
+            "age exists",
+            "age in [17, 30.5, 0]",
+            "age not in [17, 30.5]",
+            "age not in []",
+        ]),
+        s(vec![
+            r#"country == "SE""#,
+            r#"country != "SE""#,
+            r#"country in ["SE", "DK"]"#,
+            r#"country not in ["SE", "se"]"#,
+            r#"country starts with "s" ignore case"#,
+            r#"country ends with "en""#,
+            r#"country contains "E""#,
+            r#"country contains "e" ignore case"#,
+            r#"country matches "^[A-Z]+$""#,
+            "country exists",
+            "country missing",
+        ]),
+        s(vec![
+            "newsletter == true",
+            "newsletter != true",
+            "newsletter in [false]",
+            "newsletter not in [true]",
+            "newsletter missing",
+        ]),
+        s(vec![
+            r#"interests contains "yoga""#,
+            r#"interests contains "hiking" ignore case"#,
+            r#"interests contains any ["yoga", "tech"]"#,
+            r#"interests contains all ["yoga", "tech"]"#,
+            "interests contains all []",
+            "interests contains any []",
+            "interests missing",
+        ]),
+        s(vec![
+            "signed_up_at within last 30d",
+            "signed_up_at before 90d ago",
+            "signed_up_at within this month",
+            "signed_up_at missing",
+        ]),
+        s(vec![
+            r#"tag "vip""#,
+            r#"tag "interest:*""#,
+            r#"tag "churn" within last 7d"#,
+            r#"tag "interest:*" within last 7d"#,
+            r#"tag any ["vip", "interest:a"]"#,
+            r#"tag all ["interest:a", "interest:b"]"#,
+            r#"tag all ["vip", "interest:*"]"#,
+            "tag all []",
+            "tag any []",
+        ]),
+        (
+            pick(vec!["purchase", "view"]),
+            pick(vec![
+                "",
+                " at least 2 times",
+                " exactly 0 times",
+                " fewer than 3 times",
+                " other than 1 times"
+            ]),
+            pick(vec![
+                "",
+                " in last 7d",
+                " in this month",
+                " in last calendar month",
+                " since 14d ago"
+            ]),
+            pick(vec![
+                "",
+                r#" where category == "a""#,
+                " where amount > 10",
+                " where amount missing"
+            ]),
+        )
+            .prop_map(|(e, c, w, f)| format!("did {e}{c}{w}{f}")),
+        (
+            pick(vec!["sum", "avg", "min", "max"]),
+            pick(vec!["", " in last 30d"]),
+            pick(vec!["> 20", "<= 10", "missing", "between 0 and 30", "== 0"]),
+        )
+            .prop_map(|(f, w, t)| format!("{f}(purchase.amount{w}) {t}")),
+        (
+            pick(vec!["first", "last"]),
+            pick(vec!["before 7d ago", "within last 30d", "missing"])
+        )
+            .prop_map(|(w, t)| format!("{w}(view) {t}")),
+        s(vec!["consent email", "consent sms"]),
+        s(vec![
+            "within 40km of (59.33, 18.07)",
+            "within 10mi of (59.5, 18.0)"
+        ]),
+        s(vec!["segment adults", "segment engaged_adults"]),
+    ]
+}
+
+pub fn valid_predicate() -> impl Strategy<Value = Predicate> {
+    valid_leaf()
+        .prop_map(|t| Predicate::parse(&t).unwrap())
+        .prop_recursive(3, 12, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Predicate::And),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Predicate::Or),
+                inner.prop_map(|p| Predicate::Not(Box::new(p))),
+            ]
+        })
+}
