@@ -12,6 +12,9 @@ pub enum Method {
     /// Each candidate tested one at a time by the reference evaluator (the candidates are what
     /// the enclosing steps left, narrowed by an index where one applies).
     Scan,
+    /// Day buckets of an event: days wholly inside the window from the index, the partly
+    /// covered edge days checked one candidate at a time.
+    Buckets,
     /// `and`: the parts in turn, most selective first, each on what the previous left.
     And,
     /// `or`: the parts in turn, each on what earlier parts did not match.
@@ -29,6 +32,7 @@ impl Method {
         match self {
             Method::Index => "index",
             Method::Scan => "scan",
+            Method::Buckets => "buckets",
             Method::And => "and",
             Method::Or => "or",
             Method::Not => "not",

@@ -141,6 +141,8 @@ pub(crate) struct Indexes {
     pub tags: BTreeMap<String, Bitmap>,
     /// Event name id → profiles with at least one such event (at any time).
     pub events: HashMap<u32, Bitmap>,
+    /// Event name id → UTC day (days since the epoch) → profiles with such an event that day.
+    pub event_days: HashMap<u32, BTreeMap<i64, Bitmap>>,
     /// Channel → profiles whose latest decision grants consent.
     pub consent: HashMap<String, Bitmap>,
 }
@@ -196,6 +198,32 @@ impl Indexes {
         }
     }
 
+    pub fn add_event(&mut self, event: u32, at: jiff::Timestamp, slot: u32) {
+        self.events.entry(event).or_default().add(slot);
+        self.event_days
+            .entry(event)
+            .or_default()
+            .entry(day_of(at.as_nanosecond()))
+            .or_default()
+            .add(slot);
+    }
+
+    /// Forgets that `slot` did `event` at `at` (it is being erased).
+    pub fn remove_event(&mut self, event: u32, at: jiff::Timestamp, slot: u32) {
+        if let Some(set) = self.events.get_mut(&event) {
+            set.remove(slot);
+        }
+        if let Some(days) = self.event_days.get_mut(&event) {
+            let day = day_of(at.as_nanosecond());
+            if let Some(set) = days.get_mut(&day) {
+                set.remove(slot);
+                if set.is_empty() {
+                    days.remove(&day);
+                }
+            }
+        }
+    }
+
     pub fn set_consent(&mut self, channel: &str, slot: u32, granted: bool) {
         let set = self.consent.entry(channel.to_owned()).or_default();
         if granted {
@@ -206,9 +234,25 @@ impl Indexes {
     }
 }
 
+/// Nanoseconds in a day bucket.
+pub(crate) const DAY_NS: i128 = 86_400 * 1_000_000_000;
+
+/// The UTC day bucket of an instant given in nanoseconds.
+pub(crate) fn day_of(ns: i128) -> i64 {
+    ns.div_euclid(DAY_NS) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_floor_towards_the_past() {
+        assert_eq!(day_of(0), 0);
+        assert_eq!(day_of(DAY_NS - 1), 0);
+        assert_eq!(day_of(-1), -1);
+        assert_eq!(day_of(-DAY_NS), -1);
+    }
 
     #[test]
     fn zero_and_negative_zero_are_one_key() {

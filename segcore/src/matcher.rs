@@ -13,8 +13,8 @@
 use std::ops::Bound;
 
 use crate::explain::{Method, PlanStep};
-use crate::index::{Bitmap, Indexes, NumKey, Values};
-use crate::language::{CmpOp, Literal, Name, Predicate, Test};
+use crate::index::{day_of, Bitmap, Indexes, NumKey, Values, DAY_NS};
+use crate::language::{CmpOp, Interval, Literal, Name, Predicate, Test, Window};
 use crate::reference::{text_test, Reference};
 use crate::Audience;
 
@@ -134,11 +134,83 @@ impl<'a> Matcher<'a> {
                     }
                 }
             }
-            leaf => match self.indexed(leaf) {
-                Some(set) => self.apply_set(leaf, &set, input),
-                None => self.scan(leaf, input),
+            leaf => match (self.indexed(leaf), leaf) {
+                (Some(set), _) => self.apply_set(leaf, &set, input),
+                (
+                    None,
+                    Predicate::Event {
+                        event,
+                        count: None,
+                        window: Some(window),
+                        filter,
+                    },
+                ) if filter.is_empty() => self.did_in_window(leaf, event, window, input),
+                (None, _) => self.scan(leaf, input),
             },
         }
+    }
+
+    /// A window clipped to `now` (later events do not exist yet); `None` if it is empty.
+    fn visible(&self, window: &Window) -> Option<Interval> {
+        let w = self.reference.window(*window);
+        let end = w.end.min(self.reference.now_ns());
+        (w.start <= end).then_some(Interval {
+            start: w.start,
+            end,
+        })
+    }
+
+    /// The day buckets of `event` that overlap `w`, split into days wholly inside it and the
+    /// (at most two) days it covers only in part.
+    fn days(&self, event: &str, w: Interval) -> (Vec<&'a Bitmap>, Vec<&'a Bitmap>) {
+        let (mut whole, mut part) = (Vec::new(), Vec::new());
+        let id = self.audience.store.event_names.get(event);
+        if let Some(days) = id.and_then(|id| self.index().event_days.get(&id)) {
+            for (&day, set) in days.range(day_of(w.start)..=day_of(w.end)) {
+                let first = i128::from(day) * DAY_NS;
+                if w.start <= first && first + DAY_NS - 1 <= w.end {
+                    whole.push(set);
+                } else {
+                    part.push(set);
+                }
+            }
+        }
+        (whole, part)
+    }
+
+    /// `did e in <window>`: profiles with an event on a day wholly inside the window are members
+    /// outright; those seen only on the partly covered edge days are checked one by one.
+    fn did_in_window(
+        &self,
+        p: &Predicate,
+        event: &str,
+        window: &Window,
+        input: &Bitmap,
+    ) -> (Bitmap, PlanStep) {
+        let (sure, edge) = match self.visible(window) {
+            Some(w) => {
+                let (whole, part) = self.days(event, w);
+                let sure = union(whole).and(input);
+                let edge = union(part).and(input).andnot(&sure);
+                (sure, edge)
+            }
+            None => (Bitmap::new(), Bitmap::new()),
+        };
+        let estimated = sure.cardinality() + edge.cardinality();
+        let mut out: Bitmap = edge
+            .iter()
+            .filter(|&slot| self.reference.matches(p, slot))
+            .collect();
+        out.or_inplace(&sure);
+        let s = step(
+            p.to_string(),
+            Method::Buckets,
+            input,
+            estimated,
+            &out,
+            Vec::new(),
+        );
+        (out, s)
     }
 
     fn apply_set(&self, p: &Predicate, set: &Bitmap, input: &Bitmap) -> (Bitmap, PlanStep) {
@@ -285,18 +357,28 @@ impl<'a> Matcher<'a> {
                 .unwrap_or_default()
         };
         match p {
-            Predicate::Event { event, .. }
-            | Predicate::Aggregate { event, .. }
-            | Predicate::Occurrence { event, .. } => {
+            Predicate::Event { event, window, .. } | Predicate::Aggregate { event, window, .. } => {
                 if self.reference.holds_without_events(p) {
                     return None;
                 }
-                let id = self.audience.store.event_names.get(event);
-                Some(
-                    id.and_then(|id| ix.events.get(&id))
-                        .cloned()
-                        .unwrap_or_default(),
-                )
+                // Events outside the window do not count, so only profiles active in it can
+                // match a condition that fails with no events.
+                match window {
+                    Some(w) => Some(match self.visible(w) {
+                        Some(w) => {
+                            let (whole, part) = self.days(event, w);
+                            union(whole.into_iter().chain(part))
+                        }
+                        None => Bitmap::new(),
+                    }),
+                    None => Some(self.ever_did(event)),
+                }
+            }
+            Predicate::Occurrence { event, .. } => {
+                if self.reference.holds_without_events(p) {
+                    return None;
+                }
+                Some(self.ever_did(event))
             }
             Predicate::Tag {
                 tag,
@@ -310,6 +392,13 @@ impl<'a> Matcher<'a> {
             }
             _ => None,
         }
+    }
+
+    fn ever_did(&self, event: &str) -> Bitmap {
+        let id = self.audience.store.event_names.get(event);
+        id.and_then(|id| self.index().events.get(&id))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Attribute tests the value indexes answer exactly; `None` sends the test to a scan.

@@ -68,6 +68,11 @@ impl<'a> Reference<'a> {
     }
 
     /// Whether the live profile in `slot` matches `p`. Erased or unknown slots never match.
+    /// The evaluation time in nanoseconds.
+    pub(crate) fn now_ns(&self) -> Nanos {
+        self.now_ns
+    }
+
     pub(crate) fn matches(&self, p: &Predicate, slot: u32) -> bool {
         match self.audience.store.record(slot) {
             Some(record) => self.eval(p, slot, record),
@@ -195,7 +200,8 @@ impl<'a> Reference<'a> {
         }
     }
 
-    fn window(&self, w: Window) -> Interval {
+    /// A window resolved at this evaluator's `now` (cached).
+    pub(crate) fn window(&self, w: Window) -> Interval {
         *self
             .windows
             .borrow_mut()

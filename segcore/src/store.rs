@@ -185,7 +185,7 @@ impl Store {
             at: event.at,
             props: props.into_boxed_slice(),
         };
-        self.index.events.entry(name).or_default().add(slot);
+        self.index.add_event(name, event.at, slot);
         let events = &mut self.record_mut(slot).events;
         // After every event at or before this time: late events slot in, ties keep arrival order.
         let at = events.partition_point(|e| e.at <= stored.at);
@@ -212,9 +212,7 @@ impl Store {
             self.index.set_consent(channel, slot, false);
         }
         for event in &record.events {
-            if let Some(set) = self.index.events.get_mut(&event.name) {
-                set.remove(slot);
-            }
+            self.index.remove_event(event.name, event.at, slot);
         }
         self.index.live.remove(slot);
         self.live -= 1;

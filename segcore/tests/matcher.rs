@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{audience_strategy, build, now, valid_predicate};
+use common::{
+    aggregate_leaf, audience_strategy, build, event_leaf, now, occurrence_leaf, valid_predicate,
+};
 use proptest::prelude::*;
 
 proptest! {
@@ -22,6 +24,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Event conditions alone, so every window edge and day bucket gets exercised often.
+    #[test]
+    fn event_conditions_match_reference(
+        (specs, mutations) in audience_strategy(),
+        text in prop_oneof![event_leaf(), aggregate_leaf(), occurrence_leaf()],
+    ) {
+        let audience = build(&specs, &mutations);
+        let p = segcore::Predicate::parse(&text).unwrap();
+        prop_assert_eq!(
+            audience.member_slots(&p, now()).unwrap(),
+            audience.member_slots_by_reference(&p, now()).unwrap(),
+            "{}", text
+        );
+    }
+}
+
 #[test]
 fn explain_shows_index_steps_before_scans() {
     let audience = segcore::sample::SampleShop::new(2_000).build();
@@ -31,9 +52,9 @@ fn explain_shows_index_steps_before_scans() {
         .unwrap();
     let plan = audience.explain(&p, shop_now).unwrap();
     let methods: Vec<segcore::Method> = plan.root.children.iter().map(|s| s.method).collect();
-    use segcore::Method::{Index, Scan, Skipped};
+    use segcore::Method::{Buckets, Index, Skipped};
     assert!(
-        methods == [Index, Index, Scan] || methods == [Index, Index, Skipped],
+        methods == [Index, Index, Buckets] || methods == [Index, Index, Skipped],
         "{plan}"
     );
     assert!(
@@ -49,4 +70,57 @@ fn explain_shows_index_steps_before_scans() {
     );
     let text = plan.to_string();
     assert!(text.starts_with("and [and] in=2000"), "{text}");
+}
+
+/// Events on the days a window covers only in part: before its start, after `now`, and across
+/// a local midnight in the audience's zone.
+#[test]
+fn day_buckets_check_their_edge_days() {
+    use segcore::{Audience, Event};
+    let t = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+    let now = t("2024-03-31T12:00:00Z");
+    let mut a = Audience::with_time_zone("Europe/Stockholm").unwrap();
+    let events = [
+        ("start_day_before", "2024-03-24T11:59:59Z"),
+        ("start_day_after", "2024-03-24T12:00:00Z"),
+        ("middle", "2024-03-27T08:00:00Z"),
+        ("today_before_now", "2024-03-31T11:00:00Z"),
+        ("today_after_now", "2024-03-31T12:00:01Z"),
+        ("month_before_local_midnight", "2024-02-29T22:59:59Z"),
+        ("month_after_local_midnight", "2024-02-29T23:00:00Z"),
+    ];
+    for (id, at) in events {
+        a.track(id, Event::new("visit", t(at))).unwrap();
+    }
+    let check = |text: &str, expect: &[&str]| {
+        let p = a.predicate(text).unwrap();
+        let mut got = a.members(&p, now).unwrap();
+        got.sort();
+        let mut want: Vec<String> = expect.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(
+            a.member_slots(&p, now).unwrap(),
+            a.member_slots_by_reference(&p, now).unwrap()
+        );
+    };
+    check(
+        "did visit in last 7d",
+        &["start_day_after", "middle", "today_before_now"],
+    );
+    check(
+        "did visit in this month",
+        &[
+            "start_day_before",
+            "start_day_after",
+            "middle",
+            "today_before_now",
+            "month_after_local_midnight",
+        ],
+    );
+    check("did visit in last calendar day", &[]);
+    check(
+        "did visit since 7d ago",
+        &["start_day_after", "middle", "today_before_now"],
+    );
 }

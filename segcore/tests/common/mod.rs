@@ -13,7 +13,34 @@ pub fn now() -> Timestamp {
 }
 
 pub fn days_from_now(days: i64) -> Timestamp {
-    Timestamp::from_second(now().as_second() + days * 86_400 + 3_600).unwrap()
+    seconds_from_now(days * 86_400 + 3_600)
+}
+
+pub fn seconds_from_now(seconds: i64) -> Timestamp {
+    Timestamp::from_second(now().as_second() + seconds).unwrap()
+}
+
+/// Seconds from `now` of the instants where windows start or end: now itself, 7, 14 and 30 days
+/// ago, and the local (Europe/Stockholm) midnights that start this month (a DST-shifted one),
+/// this week, today and yesterday.
+const BOUNDARIES: &[i64] = &[
+    0,
+    -7 * 86_400,
+    -14 * 86_400,
+    -30 * 86_400,
+    -2_638_800, // 2024-03-01 00:00 CET
+    -565_200,   // Monday 2024-03-25 00:00 CET
+    -133_200,   // 2024-03-30 00:00 CET
+    -46_800,    // 2024-03-31 00:00 CET, the day clocks spring forward
+];
+
+/// An event time: anywhere from 60 days ago to 5 days ahead, or within a few hours of a boundary.
+fn event_offset() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        -60 * 86_400i64..5 * 86_400,
+        (pick(BOUNDARIES.to_vec()), -3 * 3_600i64..3 * 3_600).prop_map(|(b, d)| b + d),
+        (pick(BOUNDARIES.to_vec()), -2i64..=2).prop_map(|(b, d)| b + d),
+    ]
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +77,7 @@ fn pick<T: Clone + std::fmt::Debug + 'static>(items: Vec<T>) -> impl Strategy<Va
 pub fn profile_spec() -> impl Strategy<Value = ProfileSpec> {
     let event = (
         pick(vec!["purchase", "view"]),
-        -60i64..5,
+        event_offset(),
         prop::option::of(pick(vec![0.0, 10.0, 25.5, 100.0, -0.0])),
         prop::option::of(pick(vec!["a", "b", "A"])),
     );
@@ -74,7 +101,7 @@ pub fn profile_spec() -> impl Strategy<Value = ProfileSpec> {
             (Just(tags), prop::collection::vec(-30i64..1, n))
         })
         .prop_map(|(tags, days)| tags.into_iter().zip(days).collect::<Vec<_>>()),
-        prop::collection::vec(event, 0..6),
+        prop::collection::vec(event, 0..8),
         prop::option::of(any::<bool>()),
         prop::option::of((59.0f64..60.0, 17.5f64..18.5)),
     )
@@ -169,8 +196,8 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
         for (tag, day) in &s.tags {
             a.tag(&id, tag, days_from_now(*day)).unwrap();
         }
-        for (name, day, amount, category) in &s.events {
-            let mut e = Event::new(*name, days_from_now(*day));
+        for (name, offset, amount, category) in &s.events {
+            let mut e = Event::new(*name, seconds_from_now(*offset));
             if let Some(x) = amount {
                 e = e.value("amount", *x);
             }
@@ -214,6 +241,81 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
         a.define_segment(name, p).unwrap();
     }
     a
+}
+
+/// `did` conditions: counts, every kind of window, property filters.
+pub fn event_leaf() -> impl Strategy<Value = String> {
+    (
+        pick(vec!["purchase", "view"]),
+        pick(vec![
+            "",
+            "",
+            " at least 2 times",
+            " exactly 0 times",
+            " fewer than 3 times",
+            " other than 1 times",
+        ]),
+        pick(vec![
+            "",
+            " in last 7d",
+            " in last 14d",
+            " in last 30d",
+            " in this month",
+            " in this week",
+            " in last calendar day",
+            " in last calendar month",
+            " since 14d ago",
+            " between 30d ago and 7d ago",
+        ]),
+        pick(vec![
+            "",
+            "",
+            r#" where category == "a""#,
+            " where amount > 10",
+            " where amount missing",
+        ]),
+    )
+        .prop_map(|(e, c, w, f)| format!("did {e}{c}{w}{f}"))
+}
+
+/// Aggregates of event values, with and without windows and filters.
+pub fn aggregate_leaf() -> impl Strategy<Value = String> {
+    (
+        pick(vec!["sum", "avg", "min", "max"]),
+        pick(vec![
+            "",
+            " in last 30d",
+            " in last 7d",
+            " in this month",
+            " between 30d ago and 7d ago",
+        ]),
+        pick(vec!["", r#" where category == "a""#]),
+        pick(vec![
+            "> 20",
+            "<= 10",
+            "missing",
+            "between 0 and 30",
+            "== 0",
+            "< 5",
+        ]),
+    )
+        .prop_map(|(f, w, c, t)| format!("{f}(purchase.amount{w}{c}) {t}"))
+}
+
+/// First and last occurrences.
+pub fn occurrence_leaf() -> impl Strategy<Value = String> {
+    (
+        pick(vec!["first", "last"]),
+        pick(vec!["", r#" where category == "a""#]),
+        pick(vec![
+            "before 7d ago",
+            "within last 30d",
+            "within this week",
+            "missing",
+            "exists",
+        ]),
+    )
+        .prop_map(|(w, c, t)| format!("{w}(view{c}) {t}"))
 }
 
 pub fn valid_leaf() -> impl Strategy<Value = String> {
@@ -279,41 +381,9 @@ pub fn valid_leaf() -> impl Strategy<Value = String> {
             "tag all []",
             "tag any []",
         ]),
-        (
-            pick(vec!["purchase", "view"]),
-            pick(vec![
-                "",
-                " at least 2 times",
-                " exactly 0 times",
-                " fewer than 3 times",
-                " other than 1 times"
-            ]),
-            pick(vec![
-                "",
-                " in last 7d",
-                " in this month",
-                " in last calendar month",
-                " since 14d ago"
-            ]),
-            pick(vec![
-                "",
-                r#" where category == "a""#,
-                " where amount > 10",
-                " where amount missing"
-            ]),
-        )
-            .prop_map(|(e, c, w, f)| format!("did {e}{c}{w}{f}")),
-        (
-            pick(vec!["sum", "avg", "min", "max"]),
-            pick(vec!["", " in last 30d"]),
-            pick(vec!["> 20", "<= 10", "missing", "between 0 and 30", "== 0"]),
-        )
-            .prop_map(|(f, w, t)| format!("{f}(purchase.amount{w}) {t}")),
-        (
-            pick(vec!["first", "last"]),
-            pick(vec!["before 7d ago", "within last 30d", "missing"])
-        )
-            .prop_map(|(w, t)| format!("{w}(view) {t}")),
+        event_leaf(),
+        aggregate_leaf(),
+        occurrence_leaf(),
         s(vec!["consent email", "consent sms"]),
         s(vec![
             "within 40km of (59.33, 18.07)",
