@@ -307,7 +307,7 @@ impl Audience {
     /// How many live profiles match at `now`.
     pub fn count(&self, predicate: &Predicate, now: Timestamp) -> Result<u64> {
         self.validate(predicate)?;
-        Ok(Matcher::new(self, now).run(predicate).0.cardinality())
+        Ok(Matcher::new(self, now).count(predicate))
     }
 
     /// The external ids of the matching profiles, in slot (first-seen) order.

@@ -42,8 +42,9 @@ impl Ord for NumKey {
     }
 }
 
-/// Value → members, by the attribute's type. Timestamps have no value index yet: their tests
-/// run on the candidates the other conditions leave.
+/// Value → members, by the attribute's type. Timestamps have no value index yet, and strings
+/// lose theirs when they turn out to be nearly unique (emails, ids): a set per value would cost
+/// more than it saves. Tests on either run on the candidates the other conditions leave.
 #[derive(Debug, Clone)]
 pub(crate) enum Values {
     Strings(HashMap<String, Bitmap>),
@@ -53,16 +54,30 @@ pub(crate) enum Values {
     /// Element → members whose list holds it.
     Lists(HashMap<String, Bitmap>),
     Timestamps,
+    /// Strings with too many distinct values to index.
+    Unindexed,
 }
+
+/// A string attribute stops being value-indexed once it has more distinct values than this
+/// *and* more than half its present profiles hold a value of their own.
+pub(crate) const STRING_VALUE_LIMIT: usize = 65_536;
 
 #[derive(Debug, Clone)]
 pub(crate) struct AttributeIndex {
     pub present: Bitmap,
     pub values: Values,
+    /// [`STRING_VALUE_LIMIT`], lowered in tests.
+    string_limit: usize,
 }
 
-fn add_to<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Bitmap>, key: K, slot: u32) {
-    map.entry(key).or_default().add(slot);
+/// Adds `slot` to the set at `key`, allocating the key only the first time it is seen.
+fn add_to(map: &mut HashMap<String, Bitmap>, key: &str, slot: u32) {
+    match map.get_mut(key) {
+        Some(set) => set.add(slot),
+        None => {
+            map.insert(key.to_owned(), Bitmap::of(&[slot]));
+        }
+    }
 }
 
 /// Removes `slot` from the set at `key`, dropping the set when it empties so scans over
@@ -77,7 +92,7 @@ fn remove_from(map: &mut HashMap<String, Bitmap>, key: &str, slot: u32) {
 }
 
 impl AttributeIndex {
-    fn new(first: &Value) -> AttributeIndex {
+    fn new(first: &Value, string_limit: usize) -> AttributeIndex {
         let values = match first {
             Value::String(_) => Values::Strings(HashMap::new()),
             Value::Number(_) => Values::Numbers(BTreeMap::new()),
@@ -88,20 +103,26 @@ impl AttributeIndex {
         AttributeIndex {
             present: Bitmap::new(),
             values,
+            string_limit,
         }
     }
 
     fn add(&mut self, slot: u32, value: &Value) {
         self.present.add(slot);
         match (&mut self.values, value) {
-            (Values::Strings(m), Value::String(s)) => add_to(m, s.clone(), slot),
+            (Values::Strings(m), Value::String(s)) => {
+                add_to(m, s, slot);
+                if m.len() > self.string_limit && m.len() as u64 * 2 > self.present.cardinality() {
+                    self.values = Values::Unindexed;
+                }
+            }
             (Values::Numbers(m), Value::Number(x)) => {
                 m.entry(NumKey::new(*x)).or_default().add(slot)
             }
             (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].add(slot),
             (Values::Lists(m), Value::List(items)) => {
                 for item in items {
-                    add_to(m, item.clone(), slot);
+                    add_to(m, item, slot);
                 }
             }
             _ => {}
@@ -135,6 +156,8 @@ impl AttributeIndex {
 /// All indexes of one audience.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Indexes {
+    /// See [`STRING_VALUE_LIMIT`]; zero means the default.
+    pub string_value_limit: usize,
     pub live: Bitmap,
     pub attributes: HashMap<String, AttributeIndex>,
     /// Sorted, so a namespace's tags are one range of keys.
@@ -163,7 +186,13 @@ impl Indexes {
         if let Some(new) = new {
             self.attributes
                 .entry(name.to_owned())
-                .or_insert_with(|| AttributeIndex::new(new))
+                .or_insert_with(|| {
+                    let limit = match self.string_value_limit {
+                        0 => STRING_VALUE_LIMIT,
+                        n => n,
+                    };
+                    AttributeIndex::new(new, limit)
+                })
                 .add(slot, new);
         }
     }
@@ -181,21 +210,25 @@ impl Indexes {
         }
     }
 
-    /// The members holding `pattern`: a tag, or every tag of a namespace for `ns:*`.
-    pub fn tag_members(&self, pattern: &str) -> Bitmap {
+    /// The member sets whose union holds `pattern`: the tag's own set, or the sets of every
+    /// tag of a namespace for `ns:*`.
+    pub fn tag_sets(&self, pattern: &str) -> Vec<&Bitmap> {
         match pattern.strip_suffix(":*") {
             Some(ns) => {
                 let prefix = format!("{ns}:");
-                let sets: Vec<&Bitmap> = self
-                    .tags
+                self.tags
                     .range(prefix.clone()..)
                     .take_while(|(tag, _)| tag.starts_with(&prefix))
                     .map(|(_, set)| set)
-                    .collect();
-                Bitmap::fast_or(&sets)
+                    .collect()
             }
-            None => self.tags.get(pattern).cloned().unwrap_or_default(),
+            None => self.tags.get(pattern).into_iter().collect(),
         }
+    }
+
+    /// The members holding `pattern` (see [`Indexes::tag_sets`]).
+    pub fn tag_members(&self, pattern: &str) -> Bitmap {
+        Bitmap::fast_or(&self.tag_sets(pattern))
     }
 
     pub fn add_event(&mut self, event: u32, at: jiff::Timestamp, slot: u32) {
@@ -270,6 +303,26 @@ mod tests {
         };
         assert_eq!(m.keys().collect::<Vec<_>>(), ["DK"]);
         assert!(ix.attributes["c"].present.contains(1));
+    }
+
+    #[test]
+    fn nearly_unique_strings_lose_their_value_index() {
+        let mut ix = Indexes {
+            string_value_limit: 4,
+            ..Indexes::default()
+        };
+        for slot in 0..4 {
+            ix.set_attribute("country", slot, None, Some(&Value::from("SE")));
+        }
+        for slot in 0..6 {
+            ix.set_attribute("email", slot, None, Some(&Value::from(format!("{slot}@x"))));
+        }
+        assert!(matches!(
+            ix.attributes["country"].values,
+            Values::Strings(_)
+        ));
+        assert!(matches!(ix.attributes["email"].values, Values::Unindexed));
+        assert_eq!(ix.attributes["email"].present.cardinality(), 6);
     }
 
     #[test]

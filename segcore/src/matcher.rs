@@ -10,6 +10,7 @@
 //! It must return exactly the reference evaluator's answers; the property tests and the
 //! conformance corpus check that.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::explain::{Method, PlanStep};
@@ -57,10 +58,60 @@ fn union<'b>(sets: impl IntoIterator<Item = &'b Bitmap>) -> Bitmap {
     Bitmap::fast_or(&sets)
 }
 
+/// The members of a condition the indexes answer exactly: a computed set, or a union of index
+/// sets left uncomputed until it meets its input. Intersecting a small input with each part is
+/// much cheaper than building a large union (an in-list of big values, a wide numeric range)
+/// only to cut it down, and a single part is used in place, never copied.
+enum IndexSet<'a> {
+    Owned(Bitmap),
+    Union(Vec<&'a Bitmap>),
+}
+
+fn lazy<'b>(sets: impl IntoIterator<Item = &'b Bitmap>) -> IndexSet<'b> {
+    IndexSet::Union(sets.into_iter().collect())
+}
+
+impl IndexSet<'_> {
+    /// The set's size, or for a union the sum of its parts' sizes (an upper bound).
+    fn estimate(&self) -> u64 {
+        match self {
+            IndexSet::Owned(set) => set.cardinality(),
+            IndexSet::Union(parts) => parts.iter().map(|p| p.cardinality()).sum(),
+        }
+    }
+
+    fn and(&self, input: &Bitmap) -> Bitmap {
+        match self {
+            IndexSet::Owned(set) => input.and(set),
+            IndexSet::Union(parts) => match parts.as_slice() {
+                [] => Bitmap::new(),
+                [one] => input.and(one),
+                many if input.cardinality().saturating_mul(4) < self.estimate() => {
+                    let mut out = Bitmap::new();
+                    for part in many {
+                        out.or_inplace(&input.and(part));
+                    }
+                    out
+                }
+                many => input.and(&Bitmap::fast_or(many)),
+            },
+        }
+    }
+
+    /// `|input ∩ self|` without building the intersection where the set allows it.
+    fn and_cardinality(&self, input: &Bitmap) -> u64 {
+        match self {
+            IndexSet::Owned(set) => input.and_cardinality(set),
+            IndexSet::Union(parts) if parts.len() == 1 => input.and_cardinality(parts[0]),
+            union => union.and(input).cardinality(),
+        }
+    }
+}
+
 /// How a part of an `and` will run, for ordering: index sets first (smallest first), then
 /// compound parts as written, then scans (fewest candidates first).
 enum Prepared<'p> {
-    Set(&'p Predicate, Bitmap),
+    Set(&'p Predicate, IndexSet<'p>),
     Compound(&'p Predicate),
     Scan(&'p Predicate, u64),
 }
@@ -68,7 +119,7 @@ enum Prepared<'p> {
 impl Prepared<'_> {
     fn order(&self) -> (u8, u64) {
         match self {
-            Prepared::Set(_, set) => (0, set.cardinality()),
+            Prepared::Set(_, set) => (0, set.estimate()),
             Prepared::Compound(_) => (1, 0),
             Prepared::Scan(_, candidates) => (2, *candidates),
         }
@@ -92,9 +143,18 @@ impl<'a> Matcher<'a> {
         self.eval(p, &self.index().live)
     }
 
+    /// How many live profiles match `p`. When the last step of a top-level `and` is an index
+    /// set, it is counted against what the earlier steps left without being built.
+    pub(crate) fn count(&self, p: &Predicate) -> u64 {
+        match p {
+            Predicate::And(parts) => self.and(parts, &self.index().live, true).1.actual,
+            _ => self.run(p).0.cardinality(),
+        }
+    }
+
     fn eval(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
         match p {
-            Predicate::And(parts) => self.and(parts, input),
+            Predicate::And(parts) => self.and(parts, input, false),
             Predicate::Or(parts) => self.or(parts, input),
             Predicate::Not(inner) => {
                 let (matched, inner_step) = self.eval(inner, input);
@@ -213,13 +273,13 @@ impl<'a> Matcher<'a> {
         (out, s)
     }
 
-    fn apply_set(&self, p: &Predicate, set: &Bitmap, input: &Bitmap) -> (Bitmap, PlanStep) {
-        let out = input.and(set);
+    fn apply_set(&self, p: &Predicate, set: &IndexSet<'_>, input: &Bitmap) -> (Bitmap, PlanStep) {
+        let out = set.and(input);
         let s = step(
             p.to_string(),
             Method::Index,
             input,
-            set.cardinality(),
+            set.estimate(),
             &out,
             Vec::new(),
         );
@@ -247,7 +307,9 @@ impl<'a> Matcher<'a> {
         (out, s)
     }
 
-    fn and(&self, parts: &[Predicate], input: &Bitmap) -> (Bitmap, PlanStep) {
+    /// `count_only`: the caller reads only the step's `actual`; a last index step is then
+    /// counted without building the result, and the returned set is not the members.
+    fn and(&self, parts: &[Predicate], input: &Bitmap, count_only: bool) -> (Bitmap, PlanStep) {
         let mut prepared: Vec<Prepared<'_>> = parts
             .iter()
             .map(|p| match p {
@@ -270,7 +332,7 @@ impl<'a> Matcher<'a> {
         let estimated = prepared
             .iter()
             .map(|p| match p {
-                Prepared::Set(_, set) => set.cardinality(),
+                Prepared::Set(_, set) => set.estimate(),
                 Prepared::Scan(_, candidates) => *candidates,
                 Prepared::Compound(_) => input.cardinality(),
             })
@@ -278,13 +340,34 @@ impl<'a> Matcher<'a> {
             .unwrap_or(0);
         let mut current = input.clone();
         let mut steps = Vec::with_capacity(prepared.len());
-        for part in prepared {
+        let last = prepared.len().saturating_sub(1);
+        for (i, part) in prepared.into_iter().enumerate() {
             let p = match &part {
                 Prepared::Set(p, _) | Prepared::Compound(p) | Prepared::Scan(p, _) => *p,
             };
             if current.is_empty() {
                 steps.push(skipped(p));
                 continue;
+            }
+            if let (true, true, Prepared::Set(p, set)) = (count_only, i == last, &part) {
+                let actual = set.and_cardinality(&current);
+                steps.push(PlanStep {
+                    label: p.to_string(),
+                    method: Method::Index,
+                    input: current.cardinality(),
+                    estimated: set.estimate(),
+                    actual,
+                    children: Vec::new(),
+                });
+                let s = PlanStep {
+                    label: "and".into(),
+                    method: Method::And,
+                    input: input.cardinality(),
+                    estimated,
+                    actual,
+                    children: steps,
+                };
+                return (Bitmap::new(), s);
             }
             let (out, s) = match &part {
                 Prepared::Set(p, set) => self.apply_set(p, set, &current),
@@ -320,16 +403,13 @@ impl<'a> Matcher<'a> {
         (matched, s)
     }
 
-    /// The full member set of a condition the indexes answer exactly; `None` for the rest.
-    fn indexed(&self, p: &Predicate) -> Option<Bitmap> {
+    /// The members of a condition the indexes answer exactly; `None` for the rest.
+    fn indexed(&self, p: &Predicate) -> Option<IndexSet<'a>> {
         let ix = self.index();
         match p {
             Predicate::Attribute { name, test } => self.attribute(name, test),
-            Predicate::Tag { tag, within: None } => Some(ix.tag_members(tag)),
-            Predicate::TagAny(tags) => {
-                let sets: Vec<Bitmap> = tags.iter().map(|t| ix.tag_members(t)).collect();
-                Some(union(&sets))
-            }
+            Predicate::Tag { tag, within: None } => Some(IndexSet::Union(ix.tag_sets(tag))),
+            Predicate::TagAny(tags) => Some(lazy(tags.iter().flat_map(|t| ix.tag_sets(t)))),
             Predicate::TagAll(tags) => {
                 let mut acc = ix.live.clone();
                 for t in tags {
@@ -338,11 +418,9 @@ impl<'a> Matcher<'a> {
                     }
                     acc.and_inplace(&ix.tag_members(t));
                 }
-                Some(acc)
+                Some(IndexSet::Owned(acc))
             }
-            Predicate::Consent(channel) => {
-                Some(ix.consent.get(channel).cloned().unwrap_or_default())
-            }
+            Predicate::Consent(channel) => Some(lazy(ix.consent.get(channel))),
             _ => None,
         }
     }
@@ -402,48 +480,47 @@ impl<'a> Matcher<'a> {
     }
 
     /// Attribute tests the value indexes answer exactly; `None` sends the test to a scan.
-    fn attribute(&self, name: &str, test: &Test) -> Option<Bitmap> {
+    fn attribute(&self, name: &str, test: &Test) -> Option<IndexSet<'a>> {
+        use IndexSet::Owned;
         let ix = self.index();
         let Some(attr) = ix.attributes.get(name) else {
             // Never written: no profile has a value.
             return Some(match test {
-                Test::Missing => ix.live.clone(),
-                _ => Bitmap::new(),
+                Test::Missing => lazy([&ix.live]),
+                _ => Owned(Bitmap::new()),
             });
         };
         let present = &attr.present;
-        let get_str = |m: &std::collections::HashMap<String, Bitmap>, s: &str| {
-            m.get(s).cloned().unwrap_or_default()
+        let values_of = |m: &'a HashMap<String, Bitmap>, pass: &dyn Fn(&str) -> bool| {
+            lazy(m.iter().filter(|(v, _)| pass(v)).map(|(_, s)| s))
         };
-        let get_num = |m: &std::collections::BTreeMap<NumKey, Bitmap>, x: f64| {
-            m.get(&NumKey::new(x)).cloned().unwrap_or_default()
-        };
+        let number = |m: &'a BTreeMap<NumKey, Bitmap>, x: f64| m.get(&NumKey::new(x));
+        let string = |m: &'a HashMap<String, Bitmap>, s: &str| m.get(s);
         Some(match (test, &attr.values) {
-            (Test::Exists, _) => present.clone(),
-            (Test::Missing, _) => ix.live.andnot(present),
+            (Test::Exists, _) => lazy([present]),
+            (Test::Missing, _) => Owned(ix.live.andnot(present)),
             (Test::Cmp { op, value }, values) => match (values, value) {
                 (Values::Strings(m), Literal::String(s)) => match op {
-                    CmpOp::Eq => get_str(m, s),
-                    CmpOp::Ne => present.andnot(&get_str(m, s)),
+                    CmpOp::Eq => lazy(string(m, s)),
+                    CmpOp::Ne => Owned(minus(present, string(m, s))),
                     _ => return None,
                 },
                 (Values::Numbers(m), Literal::Number(x)) => {
                     let key = NumKey::new(*x);
+                    let range =
+                        |r: (Bound<NumKey>, Bound<NumKey>)| lazy(m.range(r).map(|(_, s)| s));
                     match op {
-                        CmpOp::Eq => get_num(m, *x),
-                        CmpOp::Ne => present.andnot(&get_num(m, *x)),
-                        CmpOp::Lt => union(m.range(..key).map(|(_, s)| s)),
-                        CmpOp::Le => union(m.range(..=key).map(|(_, s)| s)),
-                        CmpOp::Gt => union(
-                            m.range((Bound::Excluded(key), Bound::Unbounded))
-                                .map(|(_, s)| s),
-                        ),
-                        CmpOp::Ge => union(m.range(key..).map(|(_, s)| s)),
+                        CmpOp::Eq => lazy(number(m, *x)),
+                        CmpOp::Ne => Owned(minus(present, number(m, *x))),
+                        CmpOp::Lt => range((Bound::Unbounded, Bound::Excluded(key))),
+                        CmpOp::Le => range((Bound::Unbounded, Bound::Included(key))),
+                        CmpOp::Gt => range((Bound::Excluded(key), Bound::Unbounded)),
+                        CmpOp::Ge => range((Bound::Included(key), Bound::Unbounded)),
                     }
                 }
                 (Values::Bools(sets), Literal::Bool(b)) => match op {
-                    CmpOp::Eq => sets[usize::from(*b)].clone(),
-                    CmpOp::Ne => sets[usize::from(!*b)].clone(),
+                    CmpOp::Eq => lazy([&sets[usize::from(*b)]]),
+                    CmpOp::Ne => lazy([&sets[usize::from(!*b)]]),
                     _ => return None,
                 },
                 _ => return None,
@@ -457,21 +534,21 @@ impl<'a> Matcher<'a> {
             ) => {
                 let (lo, hi) = (NumKey::new(*lo), NumKey::new(*hi));
                 if lo > hi {
-                    Bitmap::new()
+                    Owned(Bitmap::new())
                 } else {
-                    union(m.range(lo..=hi).map(|(_, s)| s))
+                    lazy(m.range(lo..=hi).map(|(_, s)| s))
                 }
             }
             (Test::In(items), values) => match values {
-                Values::Strings(m) => union(items.iter().filter_map(|l| match l {
+                Values::Strings(m) => lazy(items.iter().filter_map(|l| match l {
                     Literal::String(s) => m.get(s),
                     _ => None,
                 })),
-                Values::Numbers(m) => union(items.iter().filter_map(|l| match l {
+                Values::Numbers(m) => lazy(items.iter().filter_map(|l| match l {
                     Literal::Number(x) => m.get(&NumKey::new(*x)),
                     _ => None,
                 })),
-                Values::Bools(sets) => union(items.iter().filter_map(|l| match l {
+                Values::Bools(sets) => lazy(items.iter().filter_map(|l| match l {
                     Literal::Bool(b) => Some(&sets[usize::from(*b)]),
                     _ => None,
                 })),
@@ -494,38 +571,32 @@ impl<'a> Matcher<'a> {
                 }
                 if !items.iter().all(kind_fits) {
                     // Some item can never compare with these values: nobody passes.
-                    Bitmap::new()
+                    Owned(Bitmap::new())
                 } else {
-                    present.andnot(&self.attribute(name, &Test::In(items.clone()))?)
+                    let excluded = match self.attribute(name, &Test::In(items.clone()))? {
+                        IndexSet::Owned(set) => set,
+                        IndexSet::Union(parts) => Bitmap::fast_or(&parts),
+                    };
+                    Owned(present.andnot(&excluded))
                 }
             }
-            (Test::Contains(pattern), Values::Strings(m)) => union(
-                m.iter()
-                    .filter(|(v, _)| text_test(v, pattern, |s, x| s.contains(x)))
-                    .map(|(_, s)| s),
-            ),
-            (Test::Contains(pattern), Values::Lists(m)) => union(
-                m.iter()
-                    .filter(|(v, _)| text_test(v, pattern, |s, x| s == x))
-                    .map(|(_, s)| s),
-            ),
-            (Test::StartsWith(pattern), Values::Strings(m)) => union(
-                m.iter()
-                    .filter(|(v, _)| text_test(v, pattern, |s, x| s.starts_with(x)))
-                    .map(|(_, s)| s),
-            ),
-            (Test::EndsWith(pattern), Values::Strings(m)) => union(
-                m.iter()
-                    .filter(|(v, _)| text_test(v, pattern, |s, x| s.ends_with(x)))
-                    .map(|(_, s)| s),
-            ),
-            (Test::Matches(re), Values::Strings(m)) => union(
-                m.iter()
-                    .filter(|(v, _)| self.reference.regex_matches(re, v))
-                    .map(|(_, s)| s),
-            ),
+            (Test::Contains(pattern), Values::Strings(m)) => {
+                values_of(m, &|v| text_test(v, pattern, |s, x| s.contains(x)))
+            }
+            (Test::Contains(pattern), Values::Lists(m)) => {
+                values_of(m, &|v| text_test(v, pattern, |s, x| s == x))
+            }
+            (Test::StartsWith(pattern), Values::Strings(m)) => {
+                values_of(m, &|v| text_test(v, pattern, |s, x| s.starts_with(x)))
+            }
+            (Test::EndsWith(pattern), Values::Strings(m)) => {
+                values_of(m, &|v| text_test(v, pattern, |s, x| s.ends_with(x)))
+            }
+            (Test::Matches(re), Values::Strings(m)) => {
+                values_of(m, &|v| self.reference.regex_matches(re, v))
+            }
             (Test::ContainsAny(items), Values::Lists(m)) => {
-                union(items.iter().filter_map(|i| m.get(i)))
+                lazy(items.iter().filter_map(|i| m.get(i)))
             }
             (Test::ContainsAll(items), Values::Lists(m)) => {
                 let mut acc = present.clone();
@@ -533,11 +604,121 @@ impl<'a> Matcher<'a> {
                     if acc.is_empty() {
                         break;
                     }
-                    acc.and_inplace(&get_str(m, i));
+                    match m.get(i) {
+                        Some(set) => acc.and_inplace(set),
+                        None => acc.clear(),
+                    }
                 }
-                acc
+                Owned(acc)
             }
             _ => return None,
         })
+    }
+}
+
+/// `base` without the members of `set` (if any).
+fn minus(base: &Bitmap, set: Option<&Bitmap>) -> Bitmap {
+    match set {
+        Some(set) => base.andnot(set),
+        None => base.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Audience, Value};
+
+    /// A small input meeting a wide union (an in-list, a range, a wildcard) is intersected
+    /// part by part; the answers must not change.
+    #[test]
+    fn small_inputs_meet_unions_part_by_part() {
+        let mut a = Audience::new();
+        let t = "2024-01-01T00:00:00Z".parse().unwrap();
+        let countries = ["SE", "DK", "NO", "FI", "DE"];
+        for i in 0..200 {
+            let id = format!("p{i}");
+            let interests = vec![["yoga", "run", "tech"][i % 3], ["ski", "golf"][i % 2]];
+            a.upsert(
+                &id,
+                [
+                    ("country", Value::from(countries[i % 5])),
+                    ("age", Value::from((18 + i % 40) as i64)),
+                    ("interests", Value::from(interests)),
+                ],
+            )
+            .unwrap();
+            a.tag(&id, &format!("interest:{}", i % 7), t).unwrap();
+            if i % 23 == 0 {
+                a.tag(&id, "vip", t).unwrap();
+            }
+        }
+        for text in [
+            r#"tag "vip" and country in ["SE", "DK", "NO", "FI"]"#,
+            r#"tag "vip" and age between 20 and 50"#,
+            r#"tag "vip" and age > 19"#,
+            r#"tag "vip" and interests contains any ["yoga", "run", "ski"]"#,
+            r#"tag "vip" and tag "interest:*""#,
+            r#"tag "vip" and tag any ["interest:1", "interest:2", "interest:3", "interest:0"]"#,
+            r#"tag "vip" and country starts with "D""#,
+        ] {
+            let p = a.predicate(text).unwrap();
+            let plan = a.explain(&p, t).unwrap();
+            assert!(
+                plan.root.children[1].input * 4 < plan.root.children[1].estimated,
+                "not the part-by-part path: {plan}"
+            );
+            assert_eq!(
+                a.member_slots(&p, t).unwrap(),
+                a.member_slots_by_reference(&p, t).unwrap(),
+                "{text}"
+            );
+            assert_eq!(a.count(&p, t).unwrap(), plan.root.actual, "{text}");
+        }
+    }
+
+    /// Strings that lost their value index (nearly unique ones) are answered by scanning the
+    /// profiles that have a value, with the same answers.
+    #[test]
+    fn unindexed_strings_scan_with_the_same_answers() {
+        let mut a = Audience::new();
+        a.store.index.string_value_limit = 4;
+        for i in 0..40 {
+            let email = if i % 5 == 0 {
+                "shared@x.se".to_owned()
+            } else {
+                format!("p{i}@Example.com")
+            };
+            a.upsert(&format!("p{i}"), [("email", Value::from(email))])
+                .unwrap();
+        }
+        a.upsert("none", [("age", Value::from(1))]).unwrap();
+        a.upsert("p3", [("email", Value::from("changed@x.se"))])
+            .unwrap();
+        a.erase("p7");
+        assert!(matches!(
+            a.store.index.attributes["email"].values,
+            crate::index::Values::Unindexed
+        ));
+        let now = "2024-01-01T00:00:00Z".parse().unwrap();
+        for text in [
+            r#"email == "shared@x.se""#,
+            r#"email != "shared@x.se""#,
+            r#"email in ["p1@Example.com", "changed@x.se"]"#,
+            r#"email not in ["shared@x.se"]"#,
+            r#"email contains "example" ignore case"#,
+            r#"email starts with "p1""#,
+            r#"email ends with ".se""#,
+            r#"email matches "^p[0-9]+@""#,
+            "email exists",
+            "email missing",
+            r#"not email == "shared@x.se""#,
+        ] {
+            let p = a.predicate(text).unwrap();
+            assert_eq!(
+                a.member_slots(&p, now).unwrap(),
+                a.member_slots_by_reference(&p, now).unwrap(),
+                "{text}"
+            );
+        }
     }
 }

@@ -68,6 +68,10 @@ impl<'a> Reference<'a> {
     }
 
     /// Whether the live profile in `slot` matches `p`. Erased or unknown slots never match.
+    fn tag_name(&self, id: u32) -> &str {
+        self.audience.store.tag_names.name(id)
+    }
+
     /// The evaluation time in nanoseconds.
     pub(crate) fn now_ns(&self) -> Nanos {
         self.now_ns
@@ -99,16 +103,22 @@ impl<'a> Reference<'a> {
             Predicate::Tag { tag, within } => {
                 let window = within.map(|w| self.window(w));
                 record.tags.iter().any(|(held, added)| {
-                    tag_matches(tag, held)
+                    tag_matches(tag, self.tag_name(*held))
                         && window.is_none_or(|w| w.contains(added.as_nanosecond()))
                 })
             }
-            Predicate::TagAny(tags) => tags
-                .iter()
-                .any(|t| record.tags.keys().any(|held| tag_matches(t, held))),
-            Predicate::TagAll(tags) => tags
-                .iter()
-                .all(|t| record.tags.keys().any(|held| tag_matches(t, held))),
+            Predicate::TagAny(tags) => tags.iter().any(|t| {
+                record
+                    .tags
+                    .iter()
+                    .any(|(held, _)| tag_matches(t, self.tag_name(*held)))
+            }),
+            Predicate::TagAll(tags) => tags.iter().all(|t| {
+                record
+                    .tags
+                    .iter()
+                    .any(|(held, _)| tag_matches(t, self.tag_name(*held)))
+            }),
             Predicate::Event {
                 event,
                 count,
@@ -155,7 +165,13 @@ impl<'a> Reference<'a> {
                 self.test(test, t.map(Operand::Time))
             }
             Predicate::Near(near) => self.near(near, slot),
-            Predicate::Consent(channel) => record.consent.get(channel).is_some_and(|c| c.granted),
+            Predicate::Consent(channel) => self
+                .audience
+                .store
+                .channels
+                .get(channel)
+                .and_then(|c| record.consent(c))
+                .is_some_and(|c| c.granted),
             Predicate::Segment(name) => match self.audience.catalog.get(name) {
                 Some(q) => self.eval(q, slot, record),
                 None => false,

@@ -1,7 +1,7 @@
 //! In-memory storage: the id ↔ slot map, attribute columns, and per-profile tags, events and
 //! consent. It checks nothing; the [`Audience`](crate::Audience) validates before writing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 
@@ -53,14 +53,27 @@ impl StoredEvent {
     }
 }
 
-/// Everything but the attributes of one live profile.
+/// Everything but the attributes of one live profile. Small sorted vectors of interned ids
+/// rather than maps: most profiles hold a few tags and channels, and a map's first node alone
+/// would cost hundreds of bytes per profile.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Record {
     pub id: String,
-    pub tags: BTreeMap<String, Timestamp>,
+    /// Held tags (ids in `Store::tag_names`) with the time each was added, sorted by id.
+    pub tags: Vec<(u32, Timestamp)>,
     /// Sorted by time; events with equal times keep their arrival order.
     pub events: Vec<StoredEvent>,
-    pub consent: BTreeMap<String, Consent>,
+    /// Latest decision per channel (ids in `Store::channels`), sorted by id.
+    pub consent: Vec<(u32, Consent)>,
+}
+
+impl Record {
+    pub fn consent(&self, channel: u32) -> Option<&Consent> {
+        self.consent
+            .binary_search_by_key(&channel, |(c, _)| *c)
+            .ok()
+            .map(|i| &self.consent[i].1)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,6 +85,8 @@ pub(crate) struct Store {
     column_ids: Interner,
     pub event_names: Interner,
     pub keys: Interner,
+    pub tag_names: Interner,
+    pub channels: Interner,
     /// Kept current by every method that writes.
     pub index: Indexes,
 }
@@ -144,31 +159,38 @@ impl Store {
 
     /// Adds a tag unless held; a held tag keeps the time it was first added.
     pub fn add_tag(&mut self, slot: u32, tag: &str, at: Timestamp) {
+        let id = self.tag_names.intern(tag);
         let tags = &mut self.record_mut(slot).tags;
-        if !tags.contains_key(tag) {
-            tags.insert(tag.to_owned(), at);
+        if let Err(i) = tags.binary_search_by_key(&id, |(t, _)| *t) {
+            tags.insert(i, (id, at));
             self.index.add_tag(tag, slot);
         }
     }
 
     pub fn remove_tag(&mut self, slot: u32, tag: &str) -> bool {
-        let held = self.record_mut(slot).tags.remove(tag).is_some();
-        if held {
-            self.index.remove_tag(tag, slot);
+        let Some(id) = self.tag_names.get(tag) else {
+            return false;
+        };
+        let tags = &mut self.record_mut(slot).tags;
+        match tags.binary_search_by_key(&id, |(t, _)| *t) {
+            Ok(i) => {
+                tags.remove(i);
+                self.index.remove_tag(tag, slot);
+                true
+            }
+            Err(_) => false,
         }
-        held
     }
 
     /// Records a consent decision unless a newer one is held.
     pub fn set_consent(&mut self, slot: u32, channel: &str, decision: Consent) {
+        let id = self.channels.intern(channel);
         let consent = &mut self.record_mut(slot).consent;
-        if consent
-            .get(channel)
-            .is_some_and(|held| held.at > decision.at)
-        {
-            return;
+        match consent.binary_search_by_key(&id, |(c, _)| *c) {
+            Ok(i) if consent[i].1.at > decision.at => return,
+            Ok(i) => consent[i].1 = decision,
+            Err(i) => consent.insert(i, (id, decision)),
         }
-        consent.insert(channel.to_owned(), decision);
         self.index.set_consent(channel, slot, decision.granted);
     }
 
@@ -205,11 +227,12 @@ impl Store {
                 self.index.set_attribute(name, slot, Some(&old), None);
             }
         }
-        for tag in record.tags.keys() {
-            self.index.remove_tag(tag, slot);
+        for (tag, _) in &record.tags {
+            self.index.remove_tag(self.tag_names.name(*tag), slot);
         }
-        for channel in record.consent.keys() {
-            self.index.set_consent(channel, slot, false);
+        for (channel, _) in &record.consent {
+            self.index
+                .set_consent(self.channels.name(*channel), slot, false);
         }
         for event in &record.events {
             self.index.remove_event(event.name, event.at, slot);
@@ -247,9 +270,17 @@ impl Store {
             id: record.id.clone(),
             slot,
             attributes,
-            tags: record.tags.clone(),
+            tags: record
+                .tags
+                .iter()
+                .map(|(t, at)| (self.tag_names.name(*t).to_owned(), *at))
+                .collect(),
             events,
-            consent: record.consent.clone(),
+            consent: record
+                .consent
+                .iter()
+                .map(|(c, d)| (self.channels.name(*c).to_owned(), *d))
+                .collect(),
         })
     }
 }
