@@ -10,6 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use segcore_benches::floor;
 
 const SLOTS: u32 = 10_000_000;
 
@@ -28,32 +29,6 @@ fn words(set: &[u32]) -> Vec<u64> {
     w
 }
 
-fn and_count_plain(a: &[u64], b: &[u64]) -> u64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| u64::from((x & y).count_ones()))
-        .sum()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt")]
-fn and_count_avx2(a: &[u64], b: &[u64]) -> u64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| u64::from((x & y).count_ones()))
-        .sum()
-}
-
-fn and_count_dispatch(a: &[u64], b: &[u64]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU supports the features the function was compiled for.
-        #[allow(unsafe_code)]
-        return unsafe { and_count_avx2(a, b) };
-    }
-    and_count_plain(a, b)
-}
-
 fn and_plain(a: &[u64], b: &[u64], out: &mut [u64]) {
     for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
         *o = x & y;
@@ -70,17 +45,17 @@ fn b1(c: &mut Criterion) {
         let mut cb = croaring::Bitmap::of(&sb);
         ca.run_optimize();
         cb.run_optimize();
-        let expected = and_count_plain(&wa, &wb);
+        let expected = floor::and_count_baseline(&wa, &wb);
         assert_eq!(ra.intersection_len(&rb), expected);
         assert_eq!(ca.and_cardinality(&cb), expected);
-        assert_eq!(and_count_dispatch(&wa, &wb), expected);
+        assert_eq!(floor::and_count(&wa, &wb), expected);
 
         let mut g = c.benchmark_group(format!("b1_and_count_10M_{density}"));
         g.bench_function(BenchmarkId::new("floor_u64_baseline", ""), |b| {
-            b.iter(|| and_count_plain(black_box(&wa), black_box(&wb)))
+            b.iter(|| floor::and_count_baseline(black_box(&wa), black_box(&wb)))
         });
         g.bench_function(BenchmarkId::new("floor_u64_avx2_dispatch", ""), |b| {
-            b.iter(|| and_count_dispatch(black_box(&wa), black_box(&wb)))
+            b.iter(|| floor::and_count(black_box(&wa), black_box(&wb)))
         });
         g.bench_function(BenchmarkId::new("roaring_rs", ""), |b| {
             b.iter(|| black_box(&ra).intersection_len(black_box(&rb)))

@@ -62,10 +62,17 @@ pub(crate) enum Values {
 /// *and* more than half its present profiles hold a value of their own.
 pub(crate) const STRING_VALUE_LIMIT: usize = 65_536;
 
+/// A number attribute keeps range-encoded sets while it has at most this many distinct values.
+pub(crate) const RANGE_ENCODE_LIMIT: usize = 128;
+
 #[derive(Debug, Clone)]
 pub(crate) struct AttributeIndex {
     pub present: Bitmap,
     pub values: Values,
+    /// For numbers with few distinct values (ages, scores, counts): for each distinct value `v`,
+    /// the profiles whose value is at most `v`. Any range is then one set minus another,
+    /// however many values it spans. Dropped for good past [`RANGE_ENCODE_LIMIT`] values.
+    pub at_most: Option<BTreeMap<NumKey, Bitmap>>,
     /// [`STRING_VALUE_LIMIT`], lowered in tests.
     string_limit: usize,
 }
@@ -100,10 +107,12 @@ impl AttributeIndex {
             Value::List(_) => Values::Lists(HashMap::new()),
             Value::Timestamp(_) => Values::Timestamps,
         };
+        let at_most = matches!(values, Values::Numbers(_)).then(BTreeMap::new);
         AttributeIndex {
             present: Bitmap::new(),
             values,
             string_limit,
+            at_most,
         }
     }
 
@@ -117,7 +126,21 @@ impl AttributeIndex {
                 }
             }
             (Values::Numbers(m), Value::Number(x)) => {
-                m.entry(NumKey::new(*x)).or_default().add(slot)
+                let key = NumKey::new(*x);
+                m.entry(key).or_default().add(slot);
+                if m.len() > RANGE_ENCODE_LIMIT {
+                    self.at_most = None;
+                }
+                if let Some(cumulative) = &mut self.at_most {
+                    if !cumulative.contains_key(&key) {
+                        // Nobody holds a value between the next lower key and this one.
+                        let below = cumulative.range(..key).next_back().map(|(_, s)| s.clone());
+                        cumulative.insert(key, below.unwrap_or_default());
+                    }
+                    for (_, set) in cumulative.range_mut(key..) {
+                        set.add(slot);
+                    }
+                }
             }
             (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].add(slot),
             (Values::Lists(m), Value::List(items)) => {
@@ -135,10 +158,19 @@ impl AttributeIndex {
             (Values::Strings(m), Value::String(s)) => remove_from(m, s, slot),
             (Values::Numbers(m), Value::Number(x)) => {
                 let key = NumKey::new(*x);
+                if let Some(cumulative) = &mut self.at_most {
+                    for (_, set) in cumulative.range_mut(key..) {
+                        set.remove(slot);
+                    }
+                }
                 if let Some(set) = m.get_mut(&key) {
                     set.remove(slot);
                     if set.is_empty() {
                         m.remove(&key);
+                        // Its "at most" set now equals the next lower one's.
+                        if let Some(cumulative) = &mut self.at_most {
+                            cumulative.remove(&key);
+                        }
                     }
                 }
             }
@@ -303,6 +335,34 @@ mod tests {
         };
         assert_eq!(m.keys().collect::<Vec<_>>(), ["DK"]);
         assert!(ix.attributes["c"].present.contains(1));
+    }
+
+    #[test]
+    fn range_encoding_holds_everyone_at_or_below_each_value() {
+        let mut ix = Indexes::default();
+        let set = |ix: &mut Indexes, slot: u32, old: Option<f64>, new: Option<f64>| {
+            let (old, new) = (old.map(Value::from), new.map(Value::from));
+            ix.set_attribute("age", slot, old.as_ref(), new.as_ref());
+        };
+        set(&mut ix, 1, None, Some(30.0));
+        set(&mut ix, 2, None, Some(20.0));
+        set(&mut ix, 3, None, Some(40.0));
+        set(&mut ix, 4, None, Some(30.0));
+        set(&mut ix, 2, Some(20.0), Some(35.0));
+        set(&mut ix, 3, Some(40.0), None);
+        let cumulative = ix.attributes["age"].at_most.as_ref().unwrap();
+        let view: Vec<(f64, Vec<u32>)> =
+            cumulative.iter().map(|(k, s)| (k.0, s.to_vec())).collect();
+        assert_eq!(view, [(30.0, vec![1, 4]), (35.0, vec![1, 2, 4])]);
+    }
+
+    #[test]
+    fn many_distinct_numbers_drop_range_encoding() {
+        let mut ix = Indexes::default();
+        for slot in 0..=RANGE_ENCODE_LIMIT as u32 {
+            ix.set_attribute("score", slot, None, Some(&Value::from(f64::from(slot))));
+        }
+        assert!(ix.attributes["score"].at_most.is_none());
     }
 
     #[test]

@@ -30,6 +30,19 @@ pub struct SampleShop {
     pub now: Timestamp,
     /// Mean number of events per customer.
     pub events_per_customer: u32,
+    /// Which attributes and consent are written.
+    pub detail: ProfileDetail,
+}
+
+/// How much of each customer a [`SampleShop`] writes. The random draws are the same either way,
+/// so a customer's country, age and tags do not depend on the detail chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileDetail {
+    /// Every attribute (demographic, geographic, source, contact, interests) and consent.
+    Full,
+    /// Only `country`, `age` and the tags: what the segment benchmarks read, at the least
+    /// memory, for audiences of tens of millions.
+    Minimal,
 }
 
 /// Country, weight, and a city centre (latitude, longitude).
@@ -57,6 +70,7 @@ impl SampleShop {
             seed: 42,
             now: "2026-11-01T12:00:00Z".parse().expect("a valid instant"),
             events_per_customer: 24,
+            detail: ProfileDetail::Full,
         }
     }
 
@@ -95,6 +109,9 @@ impl SampleShop {
                 ("newsletter", Value::Bool(rng.bool())),
                 ("interests", Value::List(interests.clone())),
             ];
+            let attributes = attributes.into_iter().filter(|(name, _)| {
+                self.detail == ProfileDetail::Full || matches!(*name, "country" | "age")
+            });
             audience
                 .upsert(&id, attributes)
                 .expect("sample attributes fit the schema");
@@ -117,13 +134,17 @@ impl SampleShop {
                     audience.tag(&id, tag, t).expect("valid tag");
                 }
             }
-            audience
-                .set_consent(&id, "email", rng.u32(0..100) < 70, at(signed_up))
-                .expect("valid consent");
-            if rng.u32(0..100) < 30 {
+            let email = rng.u32(0..100) < 70;
+            let sms = rng.u32(0..100) < 30;
+            if self.detail == ProfileDetail::Full {
                 audience
-                    .set_consent(&id, "sms", true, at(signed_up))
+                    .set_consent(&id, "email", email, at(signed_up))
                     .expect("valid consent");
+                if sms {
+                    audience
+                        .set_consent(&id, "sms", true, at(signed_up))
+                        .expect("valid consent");
+                }
             }
 
             // Activity varies a lot between customers: most do little, a few do much.
