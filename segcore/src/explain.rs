@@ -55,6 +55,8 @@ pub struct PlanStep {
     pub estimated: u64,
     /// The matching profiles it found.
     pub actual: u64,
+    /// Wall-clock time the step took, its sub-steps included.
+    pub elapsed: std::time::Duration,
     /// Sub-steps, in the order they ran.
     pub children: Vec<PlanStep>,
 }
@@ -83,13 +85,14 @@ impl fmt::Display for Explain {
         fn write(f: &mut fmt::Formatter<'_>, step: &PlanStep, depth: usize) -> fmt::Result {
             writeln!(
                 f,
-                "{:indent$}{} [{}] in={} est={} actual={}",
+                "{:indent$}{} [{}] in={} est={} actual={} {:.0?}",
                 "",
                 step.label,
                 step.method.name(),
                 step.input,
                 step.estimated,
                 step.actual,
+                step.elapsed,
                 indent = depth * 2
             )?;
             step.children

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::time::{Duration, Instant};
 
 use crate::explain::{Method, PlanStep};
 use crate::index::{day_of, Bitmap, Indexes, NumKey, Values, DAY_NS};
@@ -39,6 +40,7 @@ fn step(
         estimated,
         actual: out.cardinality(),
         children,
+        elapsed: Duration::ZERO,
     }
 }
 
@@ -49,6 +51,7 @@ fn skipped(p: &Predicate) -> PlanStep {
         input: 0,
         estimated: 0,
         actual: 0,
+        elapsed: Duration::ZERO,
         children: Vec::new(),
     }
 }
@@ -129,8 +132,15 @@ impl IndexSet<'_> {
     }
 }
 
-/// How a part of an `and` will run, for ordering: index sets first (smallest first), then
-/// compound parts as written, then scans (fewest candidates first).
+/// How a part of an `and` will run, for ordering: index sets first, then compound parts as
+/// written, then scans (fewest candidates first).
+///
+/// Index sets go sparse ones first, smallest first (each shrinks the result and costs in
+/// proportion to its size), then dense ones largest first. The order among dense sets matters
+/// because of the set representation: a result below 1/16 of the slots is held as sorted arrays,
+/// and intersecting those with a dense set costs per element, whereas two dense sets intersect
+/// word by word at memory speed. Largest first keeps the result dense for as long as possible
+/// (measured on B2 at 10M profiles, `docs/performance.md`).
 enum Prepared<'p> {
     Set(&'p Predicate, IndexSet<'p>),
     Compound(&'p Predicate),
@@ -138,11 +148,18 @@ enum Prepared<'p> {
 }
 
 impl Prepared<'_> {
-    fn order(&self) -> (u8, u64) {
+    fn order(&self, universe: u64) -> (u8, u64) {
         match self {
-            Prepared::Set(_, set) => (0, set.estimate()),
-            Prepared::Compound(_) => (1, 0),
-            Prepared::Scan(_, candidates) => (2, *candidates),
+            Prepared::Set(_, set) => {
+                let size = set.estimate();
+                if size.saturating_mul(16) < universe {
+                    (0, size)
+                } else {
+                    (1, u64::MAX - size)
+                }
+            }
+            Prepared::Compound(_) => (2, 0),
+            Prepared::Scan(_, candidates) => (3, *candidates),
         }
     }
 }
@@ -174,6 +191,13 @@ impl<'a> Matcher<'a> {
     }
 
     fn eval(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
+        let started = Instant::now();
+        let (out, mut s) = self.eval_untimed(p, input);
+        s.elapsed = started.elapsed();
+        (out, s)
+    }
+
+    fn eval_untimed(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
         match p {
             Predicate::And(parts) => self.and(parts, input, false),
             Predicate::Or(parts) => self.or(parts, input),
@@ -295,8 +319,10 @@ impl<'a> Matcher<'a> {
     }
 
     fn apply_set(&self, p: &Predicate, set: &IndexSet<'_>, input: &Bitmap) -> (Bitmap, PlanStep) {
+        let started = Instant::now();
         let out = set.and(input);
-        let s = step(
+        let elapsed = started.elapsed();
+        let mut s = step(
             p.to_string(),
             Method::Index,
             input,
@@ -304,6 +330,7 @@ impl<'a> Matcher<'a> {
             &out,
             Vec::new(),
         );
+        s.elapsed = elapsed;
         (out, s)
     }
 
@@ -331,6 +358,7 @@ impl<'a> Matcher<'a> {
     /// `count_only`: the caller reads only the step's `actual`; a last index step is then
     /// counted without building the result, and the returned set is not the members.
     fn and(&self, parts: &[Predicate], input: &Bitmap, count_only: bool) -> (Bitmap, PlanStep) {
+        let started = Instant::now();
         let mut prepared: Vec<Prepared<'_>> = parts
             .iter()
             .map(|p| match p {
@@ -349,7 +377,8 @@ impl<'a> Matcher<'a> {
                 },
             })
             .collect();
-        prepared.sort_by_key(Prepared::order);
+        let universe = self.index().live.cardinality();
+        prepared.sort_by_key(|p| p.order(universe));
         let estimated = prepared
             .iter()
             .map(|p| match p {
@@ -359,10 +388,12 @@ impl<'a> Matcher<'a> {
             })
             .min()
             .unwrap_or(0);
-        let mut current = input.clone();
+        // What the steps so far left; `None` until the first step ran (the input, uncopied).
+        let mut narrowed: Option<Bitmap> = None;
         let mut steps = Vec::with_capacity(prepared.len());
         let last = prepared.len().saturating_sub(1);
         for (i, part) in prepared.into_iter().enumerate() {
+            let current = narrowed.as_ref().unwrap_or(input);
             let p = match &part {
                 Prepared::Set(p, _) | Prepared::Compound(p) | Prepared::Scan(p, _) => *p,
             };
@@ -371,13 +402,15 @@ impl<'a> Matcher<'a> {
                 continue;
             }
             if let (true, true, Prepared::Set(p, set)) = (count_only, i == last, &part) {
-                let actual = set.and_cardinality(&current);
+                let step_started = Instant::now();
+                let actual = set.and_cardinality(current);
                 steps.push(PlanStep {
                     label: p.to_string(),
                     method: Method::Index,
                     input: current.cardinality(),
                     estimated: set.estimate(),
                     actual,
+                    elapsed: step_started.elapsed(),
                     children: Vec::new(),
                 });
                 let s = PlanStep {
@@ -386,18 +419,21 @@ impl<'a> Matcher<'a> {
                     input: input.cardinality(),
                     estimated,
                     actual,
+                    elapsed: started.elapsed(),
                     children: steps,
                 };
                 return (Bitmap::new(), s);
             }
             let (out, s) = match &part {
-                Prepared::Set(p, set) => self.apply_set(p, set, &current),
-                _ => self.eval(p, &current),
+                Prepared::Set(p, set) => self.apply_set(p, set, current),
+                _ => self.eval(p, current),
             };
-            current = out;
+            narrowed = Some(out);
             steps.push(s);
         }
-        let s = step("and".into(), Method::And, input, estimated, &current, steps);
+        let current = narrowed.unwrap_or_else(|| input.clone());
+        let mut s = step("and".into(), Method::And, input, estimated, &current, steps);
+        s.elapsed = started.elapsed();
         (current, s)
     }
 
