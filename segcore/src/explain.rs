@@ -15,7 +15,8 @@ pub enum Method {
     /// Day buckets of an event: days wholly inside the window from the index, the partly
     /// covered edge days checked one candidate at a time.
     Buckets,
-    /// `and`: the parts in turn, most selective first, each on what the previous left.
+    /// `and`: the parts in turn (index sets, then compound parts, then scans), each on what
+    /// the previous left.
     And,
     /// `or`: the parts in turn, each on what earlier parts did not match.
     Or,

@@ -3,8 +3,8 @@
 //! candidate at a time, over only the candidates the rest of the plan leaves.
 //!
 //! Each step takes the set of profiles it may still match (its input) and returns the subset
-//! that does. So `and` narrows step by step (most selective index first, scans last, stopping
-//! when nothing is left), `or` runs each part on what earlier parts did not match, and `not` is
+//! that does. So `and` narrows step by step (index sets first, in the order
+//! [`Prepared::order`] explains, scans last, stopping when nothing is left), `or` runs each part on what earlier parts did not match, and `not` is
 //! the complement within the input — at the top, the live profiles.
 //!
 //! It must return exactly the reference evaluator's answers; the property tests and the
