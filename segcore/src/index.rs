@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use crate::value::Value;
 
@@ -297,6 +298,18 @@ impl Indexes {
             set.remove(slot);
         }
     }
+}
+
+/// From range-encoded sets, the profiles whose value is within `bound` from below: the set of
+/// the largest distinct value inside it (`None`: nobody).
+pub(crate) fn at_most(
+    cumulative: &BTreeMap<NumKey, Bitmap>,
+    bound: Bound<NumKey>,
+) -> Option<&Bitmap> {
+    cumulative
+        .range((Bound::Unbounded, bound))
+        .next_back()
+        .map(|(_, set)| set)
 }
 
 /// Nanoseconds in a day bucket.

@@ -15,7 +15,7 @@ use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 use crate::explain::{Method, PlanStep};
-use crate::index::{day_of, Bitmap, Indexes, NumKey, Values, DAY_NS};
+use crate::index::{at_most, day_of, Bitmap, Indexes, NumKey, Values, DAY_NS};
 use crate::language::{CmpOp, Interval, Literal, Name, Predicate, Test, Window};
 use crate::reference::{text_test, Reference};
 use crate::Audience;
@@ -25,35 +25,28 @@ pub(crate) struct Matcher<'a> {
     reference: Reference<'a>,
 }
 
+/// A plan step of `input` profiles given, `actual` found (its time is set by the caller).
 fn step(
     label: String,
     method: Method,
-    input: &Bitmap,
+    input: u64,
     estimated: u64,
-    out: &Bitmap,
+    actual: u64,
     children: Vec<PlanStep>,
 ) -> PlanStep {
     PlanStep {
         label,
         method,
-        input: input.cardinality(),
+        input,
         estimated,
-        actual: out.cardinality(),
+        actual,
         children,
         elapsed: Duration::ZERO,
     }
 }
 
 fn skipped(p: &Predicate) -> PlanStep {
-    PlanStep {
-        label: p.to_string(),
-        method: Method::Skipped,
-        input: 0,
-        estimated: 0,
-        actual: 0,
-        elapsed: Duration::ZERO,
-        children: Vec::new(),
-    }
+    step(p.to_string(), Method::Skipped, 0, 0, 0, Vec::new())
 }
 
 fn union<'b>(sets: impl IntoIterator<Item = &'b Bitmap>) -> Bitmap {
@@ -208,9 +201,9 @@ impl<'a> Matcher<'a> {
                 let s = step(
                     "not".into(),
                     Method::Not,
-                    input,
+                    input.cardinality(),
                     estimated,
-                    &out,
+                    out.cardinality(),
                     vec![inner_step],
                 );
                 (out, s)
@@ -223,20 +216,25 @@ impl<'a> Matcher<'a> {
                         let s = step(
                             label,
                             Method::Segment,
-                            input,
+                            input.cardinality(),
                             inner.estimated,
-                            &out,
+                            out.cardinality(),
                             vec![inner],
                         );
                         (out, s)
                     }
-                    None => {
-                        let out = Bitmap::new();
-                        (
-                            out.clone(),
-                            step(label, Method::Segment, input, 0, &out, Vec::new()),
-                        )
-                    }
+                    // Validation keeps this from happening; an unknown segment matches no one.
+                    None => (
+                        Bitmap::new(),
+                        step(
+                            label,
+                            Method::Segment,
+                            input.cardinality(),
+                            0,
+                            0,
+                            Vec::new(),
+                        ),
+                    ),
                 }
             }
             leaf => match (self.indexed(leaf), leaf) {
@@ -310,9 +308,9 @@ impl<'a> Matcher<'a> {
         let s = step(
             p.to_string(),
             Method::Buckets,
-            input,
+            input.cardinality(),
             estimated,
-            &out,
+            out.cardinality(),
             Vec::new(),
         );
         (out, s)
@@ -325,9 +323,9 @@ impl<'a> Matcher<'a> {
         let mut s = step(
             p.to_string(),
             Method::Index,
-            input,
+            input.cardinality(),
             set.estimate(),
-            &out,
+            out.cardinality(),
             Vec::new(),
         );
         s.elapsed = elapsed;
@@ -347,9 +345,9 @@ impl<'a> Matcher<'a> {
         let s = step(
             p.to_string(),
             Method::Scan,
-            input,
+            input.cardinality(),
             candidates.cardinality(),
-            &out,
+            out.cardinality(),
             Vec::new(),
         );
         (out, s)
@@ -404,24 +402,25 @@ impl<'a> Matcher<'a> {
             if let (true, true, Prepared::Set(p, set)) = (count_only, i == last, &part) {
                 let step_started = Instant::now();
                 let actual = set.and_cardinality(current);
-                steps.push(PlanStep {
-                    label: p.to_string(),
-                    method: Method::Index,
-                    input: current.cardinality(),
-                    estimated: set.estimate(),
+                let mut last_step = step(
+                    p.to_string(),
+                    Method::Index,
+                    current.cardinality(),
+                    set.estimate(),
                     actual,
-                    elapsed: step_started.elapsed(),
-                    children: Vec::new(),
-                });
-                let s = PlanStep {
-                    label: "and".into(),
-                    method: Method::And,
-                    input: input.cardinality(),
+                    Vec::new(),
+                );
+                last_step.elapsed = step_started.elapsed();
+                steps.push(last_step);
+                let mut s = step(
+                    "and".into(),
+                    Method::And,
+                    input.cardinality(),
                     estimated,
                     actual,
-                    elapsed: started.elapsed(),
-                    children: steps,
-                };
+                    steps,
+                );
+                s.elapsed = started.elapsed();
                 return (Bitmap::new(), s);
             }
             let (out, s) = match &part {
@@ -432,7 +431,14 @@ impl<'a> Matcher<'a> {
             steps.push(s);
         }
         let current = narrowed.unwrap_or_else(|| input.clone());
-        let mut s = step("and".into(), Method::And, input, estimated, &current, steps);
+        let mut s = step(
+            "and".into(),
+            Method::And,
+            input.cardinality(),
+            estimated,
+            current.cardinality(),
+            steps,
+        );
         s.elapsed = started.elapsed();
         (current, s)
     }
@@ -456,7 +462,14 @@ impl<'a> Matcher<'a> {
             .map(|s| s.estimated)
             .sum::<u64>()
             .min(input.cardinality());
-        let s = step("or".into(), Method::Or, input, estimated, &matched, steps);
+        let s = step(
+            "or".into(),
+            Method::Or,
+            input.cardinality(),
+            estimated,
+            matched.cardinality(),
+            steps,
+        );
         (matched, s)
     }
 
@@ -567,12 +580,7 @@ impl<'a> Matcher<'a> {
                     if let (Some(cumulative), CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge) =
                         (&attr.at_most, op)
                     {
-                        let at_most = |b: Bound<NumKey>| {
-                            cumulative
-                                .range((Bound::Unbounded, b))
-                                .next_back()
-                                .map(|(_, s)| s)
-                        };
+                        let at_most = |b| at_most(cumulative, b);
                         return Some(match op {
                             CmpOp::Lt => lazy(at_most(Bound::Excluded(key))),
                             CmpOp::Le => lazy(at_most(Bound::Included(key))),
@@ -611,12 +619,7 @@ impl<'a> Matcher<'a> {
                 if lo > hi {
                     Owned(Bitmap::new())
                 } else if let Some(cumulative) = &attr.at_most {
-                    let at_most = |b: Bound<NumKey>| {
-                        cumulative
-                            .range((Bound::Unbounded, b))
-                            .next_back()
-                            .map(|(_, s)| s)
-                    };
+                    let at_most = |b| at_most(cumulative, b);
                     match at_most(Bound::Included(hi)) {
                         Some(all) => IndexSet::Difference(all, at_most(Bound::Excluded(lo))),
                         None => Owned(Bitmap::new()),

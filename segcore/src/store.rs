@@ -44,12 +44,19 @@ pub(crate) struct StoredEvent {
     pub props: Box<[(u32, Value)]>,
 }
 
+/// Where `id` is in `pairs` sorted by id: `Ok(index)`, or `Err(where it would go)`.
+fn position<V>(pairs: &[(u32, V)], id: u32) -> Result<usize, usize> {
+    pairs.binary_search_by_key(&id, |(k, _)| *k)
+}
+
+/// The value paired with `id` in `pairs` sorted by id.
+fn lookup<V>(pairs: &[(u32, V)], id: u32) -> Option<&V> {
+    position(pairs, id).ok().map(|i| &pairs[i].1)
+}
+
 impl StoredEvent {
     pub fn property(&self, key: u32) -> Option<&Value> {
-        self.props
-            .binary_search_by_key(&key, |(k, _)| *k)
-            .ok()
-            .map(|i| &self.props[i].1)
+        lookup(&self.props, key)
     }
 }
 
@@ -69,10 +76,7 @@ pub(crate) struct Record {
 
 impl Record {
     pub fn consent(&self, channel: u32) -> Option<&Consent> {
-        self.consent
-            .binary_search_by_key(&channel, |(c, _)| *c)
-            .ok()
-            .map(|i| &self.consent[i].1)
+        lookup(&self.consent, channel)
     }
 }
 
@@ -161,7 +165,7 @@ impl Store {
     pub fn add_tag(&mut self, slot: u32, tag: &str, at: Timestamp) {
         let id = self.tag_names.intern(tag);
         let tags = &mut self.record_mut(slot).tags;
-        if let Err(i) = tags.binary_search_by_key(&id, |(t, _)| *t) {
+        if let Err(i) = position(tags, id) {
             tags.insert(i, (id, at));
             self.index.add_tag(tag, slot);
         }
@@ -172,7 +176,7 @@ impl Store {
             return false;
         };
         let tags = &mut self.record_mut(slot).tags;
-        match tags.binary_search_by_key(&id, |(t, _)| *t) {
+        match position(tags, id) {
             Ok(i) => {
                 tags.remove(i);
                 self.index.remove_tag(tag, slot);
@@ -186,7 +190,7 @@ impl Store {
     pub fn set_consent(&mut self, slot: u32, channel: &str, decision: Consent) {
         let id = self.channels.intern(channel);
         let consent = &mut self.record_mut(slot).consent;
-        match consent.binary_search_by_key(&id, |(c, _)| *c) {
+        match position(consent, id) {
             Ok(i) if consent[i].1.at > decision.at => return,
             Ok(i) => consent[i].1 = decision,
             Err(i) => consent.insert(i, (id, decision)),
