@@ -25,6 +25,14 @@ pub(crate) struct Matcher<'a> {
     reference: Reference<'a>,
 }
 
+/// Runs a step and records how long it took.
+fn timed(run: impl FnOnce() -> (Bitmap, PlanStep)) -> (Bitmap, PlanStep) {
+    let started = Instant::now();
+    let (out, mut s) = run();
+    s.elapsed = started.elapsed();
+    (out, s)
+}
+
 /// A plan step of `input` profiles given, `actual` found (its time is set by the caller).
 fn step(
     label: String,
@@ -137,7 +145,8 @@ impl IndexSet<'_> {
 enum Prepared<'p> {
     Set(&'p Predicate, IndexSet<'p>),
     Compound(&'p Predicate),
-    Scan(&'p Predicate, u64),
+    /// With the narrowing superset computed for the estimate, kept so the scan reuses it.
+    Scan(&'p Predicate, Option<Bitmap>, u64),
 }
 
 impl Prepared<'_> {
@@ -152,7 +161,7 @@ impl Prepared<'_> {
                 }
             }
             Prepared::Compound(_) => (2, 0),
-            Prepared::Scan(_, candidates) => (3, *candidates),
+            Prepared::Scan(_, _, candidates) => (3, *candidates),
         }
     }
 }
@@ -184,10 +193,7 @@ impl<'a> Matcher<'a> {
     }
 
     fn eval(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
-        let started = Instant::now();
-        let (out, mut s) = self.eval_untimed(p, input);
-        s.elapsed = started.elapsed();
-        (out, s)
+        timed(|| self.eval_untimed(p, input))
     }
 
     fn eval_untimed(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
@@ -237,19 +243,29 @@ impl<'a> Matcher<'a> {
                     ),
                 }
             }
-            leaf => match (self.indexed(leaf), leaf) {
-                (Some(set), _) => self.apply_set(leaf, &set, input),
-                (
-                    None,
-                    Predicate::Event {
-                        event,
-                        count: None,
-                        window: Some(window),
-                        filter,
-                    },
-                ) if filter.is_empty() => self.did_in_window(leaf, event, window, input),
-                (None, _) => self.scan(leaf, input),
+            leaf => match self.indexed(leaf) {
+                Some(set) => self.apply_set(leaf, &set, input),
+                None => self.unindexed(leaf, input, None),
             },
+        }
+    }
+
+    /// A condition no index answers: `did e in <window>` from day buckets, anything else by a
+    /// scan (over `superset ∩ input` when the caller already computed the narrowing).
+    fn unindexed(
+        &self,
+        p: &Predicate,
+        input: &Bitmap,
+        superset: Option<Bitmap>,
+    ) -> (Bitmap, PlanStep) {
+        match p {
+            Predicate::Event {
+                event,
+                count: None,
+                window: Some(window),
+                filter,
+            } if filter.is_empty() => self.did_in_window(p, event, window, input),
+            _ => self.scan(p, input, superset),
         }
     }
 
@@ -317,24 +333,24 @@ impl<'a> Matcher<'a> {
     }
 
     fn apply_set(&self, p: &Predicate, set: &IndexSet<'_>, input: &Bitmap) -> (Bitmap, PlanStep) {
-        let started = Instant::now();
-        let out = set.and(input);
-        let elapsed = started.elapsed();
-        let mut s = step(
-            p.to_string(),
-            Method::Index,
-            input.cardinality(),
-            set.estimate(),
-            out.cardinality(),
-            Vec::new(),
-        );
-        s.elapsed = elapsed;
-        (out, s)
+        timed(|| {
+            let out = set.and(input);
+            let s = step(
+                p.to_string(),
+                Method::Index,
+                input.cardinality(),
+                set.estimate(),
+                out.cardinality(),
+                Vec::new(),
+            );
+            (out, s)
+        })
     }
 
-    /// Tests each candidate with the reference evaluator.
-    fn scan(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
-        let candidates = match self.narrowing(p) {
+    /// Tests each candidate with the reference evaluator; `superset` is the narrowing if the
+    /// caller has it already.
+    fn scan(&self, p: &Predicate, input: &Bitmap, superset: Option<Bitmap>) -> (Bitmap, PlanStep) {
+        let candidates = match superset.or_else(|| self.narrowing(p)) {
             Some(superset) => input.and(&superset),
             None => input.clone(),
         };
@@ -367,10 +383,11 @@ impl<'a> Matcher<'a> {
                 leaf => match self.indexed(leaf) {
                     Some(set) => Prepared::Set(leaf, set),
                     None => {
-                        let candidates = self
-                            .narrowing(leaf)
+                        let superset = self.narrowing(leaf);
+                        let candidates = superset
+                            .as_ref()
                             .map_or(input.cardinality(), |s| s.and_cardinality(input));
-                        Prepared::Scan(leaf, candidates)
+                        Prepared::Scan(leaf, superset, candidates)
                     }
                 },
             })
@@ -381,7 +398,7 @@ impl<'a> Matcher<'a> {
             .iter()
             .map(|p| match p {
                 Prepared::Set(_, set) => set.estimate(),
-                Prepared::Scan(_, candidates) => *candidates,
+                Prepared::Scan(_, _, candidates) => *candidates,
                 Prepared::Compound(_) => input.cardinality(),
             })
             .min()
@@ -393,7 +410,7 @@ impl<'a> Matcher<'a> {
         for (i, part) in prepared.into_iter().enumerate() {
             let current = narrowed.as_ref().unwrap_or(input);
             let p = match &part {
-                Prepared::Set(p, _) | Prepared::Compound(p) | Prepared::Scan(p, _) => *p,
+                Prepared::Set(p, _) | Prepared::Compound(p) | Prepared::Scan(p, _, _) => *p,
             };
             if current.is_empty() {
                 steps.push(skipped(p));
@@ -423,9 +440,10 @@ impl<'a> Matcher<'a> {
                 s.elapsed = started.elapsed();
                 return (Bitmap::new(), s);
             }
-            let (out, s) = match &part {
-                Prepared::Set(p, set) => self.apply_set(p, set, current),
-                _ => self.eval(p, current),
+            let (out, s) = match part {
+                Prepared::Set(p, set) => self.apply_set(p, &set, current),
+                Prepared::Compound(p) => self.eval(p, current),
+                Prepared::Scan(p, superset, _) => timed(|| self.unindexed(p, current, superset)),
             };
             narrowed = Some(out);
             steps.push(s);
