@@ -1,6 +1,6 @@
-//! Shared pieces of segcore's benchmarks: the memory-bandwidth floor, and the B2 question on
-//! the sample shop. The criterion benches live in `benches/`; the peer comparison script in
-//! `peers/` runs the `b2_peers` binary.
+//! Shared pieces of segcore's benchmarks: the memory-bandwidth floor, and the B2 and B3
+//! questions on the sample shop. The criterion benches live in `benches/`; the peer comparison
+//! script `peers/compare.py` runs the `peers_data` binary.
 
 use segcore::sample::{ProfileDetail, SampleShop};
 
@@ -12,6 +12,18 @@ pub fn b2_shop(customers: usize) -> SampleShop {
     let mut shop = SampleShop::new(customers);
     shop.events_per_customer = 0;
     shop.detail = ProfileDetail::Minimal;
+    shop
+}
+
+/// B3: purchase frequency in the last 30 days and spend over the last year.
+pub const B3: &str =
+    "did purchase at least 2 times in last 30d and sum(purchase.amount in last 365d) > 500";
+
+/// The shop B3 runs on: `customers` with country, age and tags, and on average
+/// `events_per_customer` events each (10 purchases in 100 events).
+pub fn shop_with_events(customers: usize, events_per_customer: u32) -> SampleShop {
+    let mut shop = b2_shop(customers);
+    shop.events_per_customer = events_per_customer;
     shop
 }
 

@@ -17,6 +17,9 @@ use crate::suggest::nearest;
 use crate::validate::validate;
 use crate::value::{AttrType, Value};
 
+/// The most properties one event may carry.
+pub const MAX_EVENT_PROPERTIES: usize = 1024;
+
 /// The store of profiles, with their attributes, tags, events and consent, and a catalog of
 /// named segments.
 ///
@@ -216,11 +219,19 @@ impl Audience {
         Ok(self.store.remove_tag(slot, tag))
     }
 
-    /// Records an event, creating the profile if it is new. Events may arrive out of time
+    /// Records an event, creating the profile if it is new. An event holds at most
+    /// [`MAX_EVENT_PROPERTIES`] properties. Events may arrive out of time
     /// order. Property types are inferred per event name and enforced.
     pub fn track(&mut self, id: &str, event: Event) -> Result<()> {
         check_name(id, "a profile id")?;
         check_name(&event.name, "an event name")?;
+        if event.properties.len() > MAX_EVENT_PROPERTIES {
+            return Err(Error::InvalidValue(format!(
+                "event `{}` has {} properties; at most {MAX_EVENT_PROPERTIES} are allowed",
+                event.name,
+                event.properties.len()
+            )));
+        }
         for (i, (key, value)) in event.properties.iter().enumerate() {
             value.check(key)?;
             self.schema

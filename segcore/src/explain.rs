@@ -12,9 +12,12 @@ pub enum Method {
     /// Each candidate tested one at a time by the reference evaluator (the candidates are what
     /// the enclosing steps left, narrowed by an index where one applies).
     Scan,
-    /// Day buckets of an event: days wholly inside the window from the index, the partly
-    /// covered edge days checked one candidate at a time.
+    /// Day buckets of an event: days wholly inside the window from their member sets, the
+    /// partly covered edge days from their rows' times.
     Buckets,
+    /// `did e <count> times`: each profile's events in the window tallied from the rows the day
+    /// buckets keep, without visiting any profile.
+    Tally,
     /// `and`: the parts in turn (index sets, then compound parts, then scans), each on what
     /// the previous left.
     And,
@@ -34,6 +37,7 @@ impl Method {
             Method::Index => "index",
             Method::Scan => "scan",
             Method::Buckets => "buckets",
+            Method::Tally => "tally",
             Method::And => "and",
             Method::Or => "or",
             Method::Not => "not",

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
+use crate::language::Interval;
 use crate::value::Value;
 
 /// A set of slots.
@@ -197,8 +198,8 @@ pub(crate) struct Indexes {
     pub tags: BTreeMap<String, Bitmap>,
     /// Event name id → profiles with at least one such event (at any time).
     pub events: HashMap<u32, Bitmap>,
-    /// Event name id → UTC day (days since the epoch) → profiles with such an event that day.
-    pub event_days: HashMap<u32, BTreeMap<i64, Bitmap>>,
+    /// Event name id → UTC day (days since the epoch) → that day's events.
+    pub event_days: HashMap<u32, BTreeMap<i64, DayBucket>>,
     /// Channel → profiles whose latest decision grants consent.
     pub consent: HashMap<String, Bitmap>,
 }
@@ -266,12 +267,16 @@ impl Indexes {
 
     pub fn add_event(&mut self, event: u32, at: jiff::Timestamp, slot: u32) {
         self.events.entry(event).or_default().add(slot);
-        self.event_days
+        let ns = at.as_nanosecond();
+        let bucket = self
+            .event_days
             .entry(event)
             .or_default()
-            .entry(day_of(at.as_nanosecond()))
-            .or_default()
-            .add(slot);
+            .entry(day_of(ns))
+            .or_default();
+        bucket.members.add(slot);
+        bucket.slots.push(slot);
+        bucket.offsets.push(offset_in_day(ns));
     }
 
     /// Forgets that `slot` did `event` at `at` (it is being erased).
@@ -280,10 +285,19 @@ impl Indexes {
             set.remove(slot);
         }
         if let Some(days) = self.event_days.get_mut(&event) {
-            let day = day_of(at.as_nanosecond());
-            if let Some(set) = days.get_mut(&day) {
-                set.remove(slot);
-                if set.is_empty() {
+            let ns = at.as_nanosecond();
+            let day = day_of(ns);
+            if let Some(bucket) = days.get_mut(&day) {
+                // The whole profile goes, so its membership of the day can go with this row.
+                bucket.members.remove(slot);
+                let offset = offset_in_day(ns);
+                if let Some(row) = (0..bucket.slots.len())
+                    .find(|&r| bucket.slots[r] == slot && bucket.offsets[r] == offset)
+                {
+                    bucket.slots.swap_remove(row);
+                    bucket.offsets.swap_remove(row);
+                }
+                if bucket.slots.is_empty() {
                     days.remove(&day);
                 }
             }
@@ -312,12 +326,40 @@ pub(crate) fn at_most(
         .map(|(_, set)| set)
 }
 
+/// One event name's events on one UTC day: who did it (for `did e in <window>` as a union of
+/// days), and one row per event in arrival order — slot and time within the day — so that
+/// counts in a window are tallied from these columns without visiting any profile.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DayBucket {
+    pub members: Bitmap,
+    pub slots: Vec<u32>,
+    /// Nanoseconds since the start of the day, beside `slots`.
+    pub offsets: Vec<u64>,
+}
+
+impl DayBucket {
+    /// The slots of the rows whose time falls in `w`, the day starting at `first` (ns).
+    pub fn slots_within(&self, first: i128, w: Interval) -> impl Iterator<Item = u32> + '_ {
+        self.slots
+            .iter()
+            .zip(&self.offsets)
+            .filter(move |(_, &offset)| w.contains(first + i128::from(offset)))
+            .map(|(&slot, _)| slot)
+    }
+}
+
+fn offset_in_day(ns: i128) -> u64 {
+    ns.rem_euclid(DAY_NS) as u64
+}
+
 /// Nanoseconds in a day bucket.
 pub(crate) const DAY_NS: i128 = 86_400 * 1_000_000_000;
 
 /// The UTC day bucket of an instant given in nanoseconds.
 pub(crate) fn day_of(ns: i128) -> i64 {
-    ns.div_euclid(DAY_NS) as i64
+    // Clamped: an unbounded window start (`i128::MIN`) is before every day.
+    ns.div_euclid(DAY_NS)
+        .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 #[cfg(test)]

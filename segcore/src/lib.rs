@@ -42,7 +42,7 @@ mod suggest;
 mod validate;
 mod value;
 
-pub use audience::Audience;
+pub use audience::{Audience, MAX_EVENT_PROPERTIES};
 pub use catalog::Catalog;
 pub use error::{Error, NameKind, ParseError, Result};
 pub use explain::{Explain, Method, PlanStep};

@@ -15,8 +15,8 @@ use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 use crate::explain::{Method, PlanStep};
-use crate::index::{at_most, day_of, Bitmap, Indexes, NumKey, Values, DAY_NS};
-use crate::language::{CmpOp, Interval, Literal, Name, Predicate, Test, Window};
+use crate::index::{at_most, day_of, Bitmap, DayBucket, Indexes, NumKey, Values, DAY_NS};
+use crate::language::{CmpOp, CountTest, Interval, Literal, Name, Predicate, Test, Window};
 use crate::reference::{text_test, Reference};
 use crate::Audience;
 
@@ -55,6 +55,27 @@ fn step(
 
 fn skipped(p: &Predicate) -> PlanStep {
     step(p.to_string(), Method::Skipped, 0, 0, 0, Vec::new())
+}
+
+/// Day buckets wholly inside a window, and those it covers in part with their first instant.
+type DaysIn<'a> = (Vec<&'a DayBucket>, Vec<(i128, &'a DayBucket)>);
+
+/// Above this many rows to tally per candidate to visit, a scan is cheaper than a tally.
+const ROWS_PER_CANDIDATE: u64 = 64;
+
+/// The slots whose tally is not zero, in order (zero words of eight tallies are skipped whole).
+fn nonzero(tallies: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    tallies
+        .chunks(8)
+        .enumerate()
+        .filter(|(_, chunk)| chunk.iter().any(|&t| t != 0))
+        .flat_map(|(c, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, &t)| t != 0)
+                .map(move |(i, _)| (c * 8 + i) as u32)
+        })
 }
 
 fn union<'b>(sets: impl IntoIterator<Item = &'b Bitmap>) -> Bitmap {
@@ -145,8 +166,8 @@ impl IndexSet<'_> {
 enum Prepared<'p> {
     Set(&'p Predicate, IndexSet<'p>),
     Compound(&'p Predicate),
-    /// With the narrowing superset computed for the estimate, kept so the scan reuses it.
-    Scan(&'p Predicate, Option<Bitmap>, u64),
+    /// With an estimate of the candidates it will test.
+    Scan(&'p Predicate, u64),
 }
 
 impl Prepared<'_> {
@@ -161,7 +182,7 @@ impl Prepared<'_> {
                 }
             }
             Prepared::Compound(_) => (2, 0),
-            Prepared::Scan(_, _, candidates) => (3, *candidates),
+            Prepared::Scan(_, candidates) => (3, *candidates),
         }
     }
 }
@@ -245,19 +266,14 @@ impl<'a> Matcher<'a> {
             }
             leaf => match self.indexed(leaf) {
                 Some(set) => self.apply_set(leaf, &set, input),
-                None => self.unindexed(leaf, input, None),
+                None => self.unindexed(leaf, input),
             },
         }
     }
 
-    /// A condition no index answers: `did e in <window>` from day buckets, anything else by a
-    /// scan (over `superset ∩ input` when the caller already computed the narrowing).
-    fn unindexed(
-        &self,
-        p: &Predicate,
-        input: &Bitmap,
-        superset: Option<Bitmap>,
-    ) -> (Bitmap, PlanStep) {
+    /// A condition no index answers: `did e in <window>` from day buckets, `did e <count>
+    /// times` by a tally where that is cheaper than a scan, anything else by a scan.
+    fn unindexed(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
         match p {
             Predicate::Event {
                 event,
@@ -265,8 +281,88 @@ impl<'a> Matcher<'a> {
                 window: Some(window),
                 filter,
             } if filter.is_empty() => self.did_in_window(p, event, window, input),
-            _ => self.scan(p, input, superset),
+            Predicate::Event {
+                event,
+                count: Some(count),
+                window,
+                filter,
+            } if filter.is_empty() && count.times < u32::from(u8::MAX) => {
+                let w = match window {
+                    Some(w) => self.visible(w),
+                    None => Some(Interval {
+                        start: i128::MIN,
+                        end: self.reference.now_ns(),
+                    }),
+                };
+                let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
+                let rows: usize = whole
+                    .iter()
+                    .chain(part.iter().map(|(_, b)| b))
+                    .map(|b| b.slots.len())
+                    .sum();
+                let candidates = self.estimate_candidates(p, input);
+                // A tally costs a few nanoseconds a row; testing a candidate costs a visit to
+                // its profile, hundreds of nanoseconds.
+                if (rows as u64) < candidates.saturating_mul(ROWS_PER_CANDIDATE) {
+                    self.tally(p, *count, w, (&whole, &part), input)
+                } else {
+                    self.scan(p, input)
+                }
+            }
+            _ => self.scan(p, input),
         }
+    }
+
+    /// `did e <count> times [in <window>]` from the day buckets' rows: each profile's events in
+    /// the window are tallied (saturating at 255, above any count this is used for), and the
+    /// tallies compared — with profiles that have none counted as zero.
+    fn tally(
+        &self,
+        p: &Predicate,
+        count: CountTest,
+        w: Option<Interval>,
+        (whole, part): (&[&DayBucket], &[(i128, &DayBucket)]),
+        input: &Bitmap,
+    ) -> (Bitmap, PlanStep) {
+        let mut tallies = vec![0u8; self.audience.store.slot_bound()];
+        let mut add = |slot: u32| {
+            let t = &mut tallies[slot as usize];
+            *t = t.saturating_add(1);
+        };
+        for bucket in whole {
+            bucket.slots.iter().for_each(|&slot| add(slot));
+        }
+        if let Some(w) = w {
+            for (first, bucket) in part {
+                bucket.slots_within(*first, w).for_each(&mut add);
+            }
+        }
+        let holds = |n: u8| count.op.holds(u32::from(n).cmp(&count.times));
+        let rows: u64 = whole
+            .iter()
+            .chain(part.iter().map(|(_, b)| b))
+            .map(|b| b.slots.len() as u64)
+            .sum();
+        // Profiles with no rows have a tally of zero: collect whichever side is the exception.
+        let zero_holds = holds(0);
+        let exceptions: Vec<u32> = nonzero(&tallies)
+            .filter(|&slot| holds(tallies[slot as usize]) != zero_holds)
+            .collect();
+        let exceptions = Bitmap::of(&exceptions);
+        let out = if zero_holds {
+            input.andnot(&exceptions)
+        } else {
+            exceptions.and(input)
+        };
+        let s = step(
+            p.to_string(),
+            Method::Tally,
+            input.cardinality(),
+            rows,
+            out.cardinality(),
+            Vec::new(),
+        );
+        (out, s)
     }
 
     /// A window clipped to `now` (later events do not exist yet); `None` if it is empty.
@@ -280,17 +376,17 @@ impl<'a> Matcher<'a> {
     }
 
     /// The day buckets of `event` that overlap `w`, split into days wholly inside it and the
-    /// (at most two) days it covers only in part.
-    fn days(&self, event: &str, w: Interval) -> (Vec<&'a Bitmap>, Vec<&'a Bitmap>) {
+    /// (at most two) days it covers only in part, with the instant each of those starts.
+    fn days(&self, event: &str, w: Interval) -> DaysIn<'a> {
         let (mut whole, mut part) = (Vec::new(), Vec::new());
         let id = self.audience.store.event_names.get(event);
         if let Some(days) = id.and_then(|id| self.index().event_days.get(&id)) {
-            for (&day, set) in days.range(day_of(w.start)..=day_of(w.end)) {
+            for (&day, bucket) in days.range(day_of(w.start)..=day_of(w.end)) {
                 let first = i128::from(day) * DAY_NS;
                 if w.start <= first && first + DAY_NS - 1 <= w.end {
-                    whole.push(set);
+                    whole.push(bucket);
                 } else {
-                    part.push(set);
+                    part.push((first, bucket));
                 }
             }
         }
@@ -298,7 +394,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// `did e in <window>`: profiles with an event on a day wholly inside the window are members
-    /// outright; those seen only on the partly covered edge days are checked one by one.
+    /// outright; on the partly covered edge days, the rows whose time is inside count.
     fn did_in_window(
         &self,
         p: &Predicate,
@@ -309,18 +405,18 @@ impl<'a> Matcher<'a> {
         let (sure, edge) = match self.visible(window) {
             Some(w) => {
                 let (whole, part) = self.days(event, w);
-                let sure = union(whole).and(input);
-                let edge = union(part).and(input).andnot(&sure);
-                (sure, edge)
+                let sure = union(whole.iter().map(|b| &b.members)).and(input);
+                let mut edge: Vec<u32> = part
+                    .iter()
+                    .flat_map(|(first, bucket)| bucket.slots_within(*first, w))
+                    .collect();
+                edge.sort_unstable();
+                (sure, Bitmap::of(&edge).and(input))
             }
             None => (Bitmap::new(), Bitmap::new()),
         };
         let estimated = sure.cardinality() + edge.cardinality();
-        let mut out: Bitmap = edge
-            .iter()
-            .filter(|&slot| self.reference.matches(p, slot))
-            .collect();
-        out.or_inplace(&sure);
+        let out = sure.or(&edge);
         let s = step(
             p.to_string(),
             Method::Buckets,
@@ -347,13 +443,9 @@ impl<'a> Matcher<'a> {
         })
     }
 
-    /// Tests each candidate with the reference evaluator; `superset` is the narrowing if the
-    /// caller has it already.
-    fn scan(&self, p: &Predicate, input: &Bitmap, superset: Option<Bitmap>) -> (Bitmap, PlanStep) {
-        let candidates = match superset.or_else(|| self.narrowing(p)) {
-            Some(superset) => input.and(&superset),
-            None => input.clone(),
-        };
+    /// Tests each candidate with the reference evaluator.
+    fn scan(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
+        let candidates = self.candidates(p, input);
         let out: Bitmap = candidates
             .iter()
             .filter(|&slot| self.reference.matches(p, slot))
@@ -382,13 +474,7 @@ impl<'a> Matcher<'a> {
                 | Predicate::Segment(_) => Prepared::Compound(p),
                 leaf => match self.indexed(leaf) {
                     Some(set) => Prepared::Set(leaf, set),
-                    None => {
-                        let superset = self.narrowing(leaf);
-                        let candidates = superset
-                            .as_ref()
-                            .map_or(input.cardinality(), |s| s.and_cardinality(input));
-                        Prepared::Scan(leaf, superset, candidates)
-                    }
+                    None => Prepared::Scan(leaf, self.estimate_candidates(leaf, input)),
                 },
             })
             .collect();
@@ -398,7 +484,7 @@ impl<'a> Matcher<'a> {
             .iter()
             .map(|p| match p {
                 Prepared::Set(_, set) => set.estimate(),
-                Prepared::Scan(_, _, candidates) => *candidates,
+                Prepared::Scan(_, candidates) => *candidates,
                 Prepared::Compound(_) => input.cardinality(),
             })
             .min()
@@ -410,7 +496,7 @@ impl<'a> Matcher<'a> {
         for (i, part) in prepared.into_iter().enumerate() {
             let current = narrowed.as_ref().unwrap_or(input);
             let p = match &part {
-                Prepared::Set(p, _) | Prepared::Compound(p) | Prepared::Scan(p, _, _) => *p,
+                Prepared::Set(p, _) | Prepared::Compound(p) | Prepared::Scan(p, _) => *p,
             };
             if current.is_empty() {
                 steps.push(skipped(p));
@@ -443,7 +529,7 @@ impl<'a> Matcher<'a> {
             let (out, s) = match part {
                 Prepared::Set(p, set) => self.apply_set(p, &set, current),
                 Prepared::Compound(p) => self.eval(p, current),
-                Prepared::Scan(p, superset, _) => timed(|| self.unindexed(p, current, superset)),
+                Prepared::Scan(p, _) => timed(|| self.unindexed(p, current)),
             };
             narrowed = Some(out);
             steps.push(s);
@@ -513,15 +599,11 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// A superset of a scanned condition's members, to scan fewer candidates.
-    fn narrowing(&self, p: &Predicate) -> Option<Bitmap> {
+    /// A superset of a scanned condition's members, to scan fewer of `input`'s profiles; left
+    /// uncomputed (see [`IndexSet`]), so asking for it to estimate costs little.
+    fn narrowing(&self, p: &Predicate, input: &Bitmap) -> Option<IndexSet<'a>> {
         let ix = self.index();
-        let present = |name: &str| {
-            ix.attributes
-                .get(name)
-                .map(|a| a.present.clone())
-                .unwrap_or_default()
-        };
+        let present = |name: &str| ix.attributes.get(name).map(|a| &a.present);
         match p {
             Predicate::Event { event, window, .. } | Predicate::Aggregate { event, window, .. } => {
                 if self.reference.holds_without_events(p) {
@@ -529,42 +611,74 @@ impl<'a> Matcher<'a> {
                 }
                 // Events outside the window do not count, so only profiles active in it can
                 // match a condition that fails with no events.
-                match window {
-                    Some(w) => Some(match self.visible(w) {
-                        Some(w) => {
-                            let (whole, part) = self.days(event, w);
-                            union(whole.into_iter().chain(part))
-                        }
-                        None => Bitmap::new(),
-                    }),
-                    None => Some(self.ever_did(event)),
+                let Some(window) = window else {
+                    return Some(lazy(self.ever_did(event)));
+                };
+                let Some(w) = self.visible(window) else {
+                    return Some(IndexSet::Owned(Bitmap::new()));
+                };
+                let (whole, part) = self.days(event, w);
+                let days: Vec<&Bitmap> = whole
+                    .iter()
+                    .chain(part.iter().map(|(_, b)| b))
+                    .map(|b| &b.members)
+                    .collect();
+                // Many days and few candidates: uniting the days would cost more than testing
+                // the candidates who ever did the event.
+                let rows: u64 = days.iter().map(|d| d.cardinality()).sum();
+                if days.len() > 8 && input.cardinality().saturating_mul(8) < rows {
+                    Some(lazy(self.ever_did(event)))
+                } else {
+                    Some(IndexSet::Union(days))
                 }
             }
             Predicate::Occurrence { event, .. } => {
                 if self.reference.holds_without_events(p) {
                     return None;
                 }
-                Some(self.ever_did(event))
+                Some(lazy(self.ever_did(event)))
             }
             Predicate::Tag {
                 tag,
                 within: Some(_),
-            } => Some(ix.tag_members(tag)),
-            Predicate::Near(near) => {
-                Some(present(&near.latitude_attribute).and(&present(&near.longitude_attribute)))
-            }
+            } => Some(IndexSet::Union(ix.tag_sets(tag))),
+            Predicate::Near(near) => Some(
+                match (
+                    present(&near.latitude_attribute),
+                    present(&near.longitude_attribute),
+                ) {
+                    (Some(lat), Some(lon)) => IndexSet::Owned(lat.and(lon)),
+                    _ => IndexSet::Owned(Bitmap::new()),
+                },
+            ),
             Predicate::Attribute { name, test } if !matches!(test, Test::Missing) => {
-                Some(present(name))
+                Some(lazy(present(name)))
             }
             _ => None,
         }
     }
 
-    fn ever_did(&self, event: &str) -> Bitmap {
+    /// The profiles `narrowing` leaves of `input`, and how many there are.
+    fn candidates(&self, p: &Predicate, input: &Bitmap) -> Bitmap {
+        match self.narrowing(p, input) {
+            Some(superset) => superset.and(input),
+            None => input.clone(),
+        }
+    }
+
+    /// How many of `input` a scan of `p` would test, or an upper bound.
+    fn estimate_candidates(&self, p: &Predicate, input: &Bitmap) -> u64 {
+        let all = input.cardinality();
+        match self.narrowing(p, input) {
+            Some(IndexSet::Union(parts)) if parts.len() == 1 => parts[0].and_cardinality(input),
+            Some(superset) => superset.estimate().min(all),
+            None => all,
+        }
+    }
+
+    fn ever_did(&self, event: &str) -> Option<&'a Bitmap> {
         let id = self.audience.store.event_names.get(event);
         id.and_then(|id| self.index().events.get(&id))
-            .cloned()
-            .unwrap_or_default()
     }
 
     /// Attribute tests the value indexes answer exactly; `None` sends the test to a scan.

@@ -16,7 +16,7 @@ use crate::language::{
     AggFunc, Filter, Interval, Literal, Nanos, Near, Predicate, Test, TextPattern, TimeRef, Which,
     Window,
 };
-use crate::store::{Record, StoredEvent};
+use crate::store::{PropValue, Record, StoredEvent};
 use crate::value::Value;
 use crate::Audience;
 
@@ -142,8 +142,8 @@ impl<'a> Reference<'a> {
                 let key = self.audience.store.keys.get(value);
                 let values = self
                     .events(record, event, window.as_ref(), filter)
-                    .filter_map(|e| match key.and_then(|k| e.property(k)) {
-                        Some(Value::Number(x)) => Some(*x),
+                    .filter_map(|e| match key.and_then(|k| record.property(e, k)) {
+                        Some(PropValue::Number(x)) => Some(x),
                         _ => None,
                     });
                 let result = aggregate(*func, values);
@@ -190,17 +190,34 @@ impl<'a> Reference<'a> {
     ) -> impl Iterator<Item = &'r StoredEvent> + 'r {
         let name = self.audience.store.event_names.get(event);
         let window = window.map(|w| self.window(*w));
-        record.events.iter().filter(move |e| {
+        // Events are sorted by time, so those outside the window or after now are cut off by
+        // two searches; the tests below still state the whole rule.
+        let events = &record.events;
+        let first = window.map_or(0, |w| {
+            events.partition_point(|e| e.at.as_nanosecond() < w.start)
+        });
+        let end = window.map_or(self.now_ns, |w| w.end.min(self.now_ns));
+        let last = events
+            .partition_point(|e| e.at.as_nanosecond() <= end)
+            .max(first);
+        events[first..last].iter().filter(move |e| {
             let t = e.at.as_nanosecond();
             Some(e.name) == name
                 && t <= self.now_ns
                 && window.is_none_or(|w| w.contains(t))
                 && filter.iter().all(|f| {
                     let key = self.audience.store.keys.get(&f.key);
-                    let value = key.and_then(|k| e.property(k));
-                    self.test(&f.test, value.map(Operand::from))
+                    let value = key.and_then(|k| record.property(e, k));
+                    self.test(&f.test, value.map(|v| self.prop_operand(v)))
                 })
         })
+    }
+
+    fn prop_operand(&self, v: PropValue) -> Operand<'a> {
+        match v {
+            PropValue::Number(x) => Operand::Num(x),
+            PropValue::String(id) => Operand::Str(self.audience.store.prop_strings.name(id)),
+        }
     }
 
     fn near(&self, near: &Near, slot: u32) -> bool {

@@ -36,12 +36,23 @@ impl Interner {
     }
 }
 
-/// An event as stored: interned name and keys, properties sorted by key id.
+/// An event as stored: interned name, and where its properties sit in the record's
+/// property arena. 32 bytes, no allocation of its own: a profile's events share two vectors.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredEvent {
     pub name: u32,
     pub at: Timestamp,
-    pub props: Box<[(u32, Value)]>,
+    /// Start of this event's properties in `Record::props`, sorted by key id.
+    props_start: u32,
+    props_len: u16,
+}
+
+/// An event property value: a number, or a string interned in `Store::prop_strings` (skus,
+/// categories and campaigns repeat across millions of events).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum PropValue {
+    Number(f64),
+    String(u32),
 }
 
 /// Where `id` is in `pairs` sorted by id: `Ok(index)`, or `Err(where it would go)`.
@@ -54,9 +65,15 @@ fn lookup<V>(pairs: &[(u32, V)], id: u32) -> Option<&V> {
     position(pairs, id).ok().map(|i| &pairs[i].1)
 }
 
-impl StoredEvent {
-    pub fn property(&self, key: u32) -> Option<&Value> {
-        lookup(&self.props, key)
+impl Record {
+    /// Property `key` of `event`, one of this record's events.
+    pub fn property(&self, event: &StoredEvent, key: u32) -> Option<PropValue> {
+        lookup(self.props_of(event), key).copied()
+    }
+
+    fn props_of(&self, event: &StoredEvent) -> &[(u32, PropValue)] {
+        let start = event.props_start as usize;
+        &self.props[start..start + usize::from(event.props_len)]
     }
 }
 
@@ -70,6 +87,8 @@ pub(crate) struct Record {
     pub tags: Vec<(u32, Timestamp)>,
     /// Sorted by time; events with equal times keep their arrival order.
     pub events: Vec<StoredEvent>,
+    /// The events' properties, appended in arrival order (so a late event moves nothing).
+    props: Vec<(u32, PropValue)>,
     /// Latest decision per channel (ids in `Store::channels`), sorted by id.
     pub consent: Vec<(u32, Consent)>,
 }
@@ -89,6 +108,7 @@ pub(crate) struct Store {
     column_ids: Interner,
     pub event_names: Interner,
     pub keys: Interner,
+    pub prop_strings: Interner,
     pub tag_names: Interner,
     pub channels: Interner,
     /// Kept current by every method that writes.
@@ -114,6 +134,11 @@ impl Store {
         self.live += 1;
         self.index.live.add(slot);
         slot
+    }
+
+    /// One more than the largest slot ever given out.
+    pub fn slot_bound(&self) -> usize {
+        self.records.len()
     }
 
     pub fn live_count(&self) -> usize {
@@ -200,22 +225,34 @@ impl Store {
 
     pub fn insert_event(&mut self, slot: u32, event: &Event) {
         let name = self.event_names.intern(&event.name);
-        let mut props: Vec<(u32, Value)> = event
+        let mut props: Vec<(u32, PropValue)> = event
             .properties
             .iter()
-            .map(|(k, v)| (self.keys.intern(k), v.clone()))
+            .map(|(k, v)| {
+                let value = match v {
+                    Value::Number(x) => PropValue::Number(*x),
+                    Value::String(s) => PropValue::String(self.prop_strings.intern(s)),
+                    other => unreachable!(
+                        "the audience admits string and number properties, not {other:?}"
+                    ),
+                };
+                (self.keys.intern(k), value)
+            })
             .collect();
         props.sort_by_key(|(k, _)| *k);
+        self.index.add_event(name, event.at, slot);
+        let record = self.record_mut(slot);
         let stored = StoredEvent {
             name,
             at: event.at,
-            props: props.into_boxed_slice(),
+            props_start: u32::try_from(record.props.len())
+                .expect("fewer than 2^32 properties per profile"),
+            props_len: u16::try_from(props.len()).expect("fewer than 2^16 properties per event"),
         };
-        self.index.add_event(name, event.at, slot);
-        let events = &mut self.record_mut(slot).events;
+        record.props.extend(props);
         // After every event at or before this time: late events slot in, ties keep arrival order.
-        let at = events.partition_point(|e| e.at <= stored.at);
-        events.insert(at, stored);
+        let at = record.events.partition_point(|e| e.at <= stored.at);
+        record.events.insert(at, stored);
     }
 
     pub fn erase(&mut self, id: &str) -> bool {
@@ -246,6 +283,14 @@ impl Store {
         true
     }
 
+    /// A stored property as the public value type.
+    pub fn prop_value(&self, v: PropValue) -> Value {
+        match v {
+            PropValue::Number(x) => Value::Number(x),
+            PropValue::String(id) => Value::String(self.prop_strings.name(id).to_owned()),
+        }
+    }
+
     pub fn snapshot(&self, slot: u32) -> Option<Profile> {
         let record = self.record(slot)?;
         let attributes = self
@@ -263,10 +308,10 @@ impl Store {
             .map(|e| Event {
                 name: self.event_names.name(e.name).to_owned(),
                 at: e.at,
-                properties: e
-                    .props
+                properties: record
+                    .props_of(e)
                     .iter()
-                    .map(|(k, v)| (self.keys.name(*k).to_owned(), v.clone()))
+                    .map(|(k, v)| (self.keys.name(*k).to_owned(), self.prop_value(*v)))
                     .collect(),
             })
             .collect();

@@ -72,7 +72,21 @@ fn a_refused_write_changes_nothing() {
         .value("amount", 1.0)
         .value("amount", 2.0);
     assert_eq!(a.track("ada", twice).unwrap_err().kind(), "invalid_value");
+    let crowded = (0..=segcore::MAX_EVENT_PROPERTIES)
+        .fold(Event::new("purchase", now()), |e, i| {
+            e.value(format!("k{i}"), 1.0)
+        });
+    assert_eq!(a.track("ada", crowded).unwrap_err().kind(), "invalid_value");
     assert!(a.profile("ada").unwrap().events.is_empty());
+    let full = (0..segcore::MAX_EVENT_PROPERTIES).fold(Event::new("purchase", now()), |e, i| {
+        e.value(format!("k{i}"), i as f64)
+    });
+    a.track("ada", full).unwrap();
+    let stored = &a.profile("ada").unwrap().events[0];
+    assert_eq!(stored.properties.len(), segcore::MAX_EVENT_PROPERTIES);
+    assert!(stored
+        .properties
+        .contains(&("k7".to_owned(), Value::Number(7.0))));
 }
 
 #[test]
