@@ -361,21 +361,22 @@ impl Audience {
             .collect())
     }
 
-    /// Whether one profile matches.
+    /// Whether one profile matches. The matcher runs on that profile alone: index conditions
+    /// are membership tests, the rest is evaluated for this one profile.
     pub fn matches(&self, id: &str, predicate: &Predicate, now: Timestamp) -> Result<bool> {
         let slot = self.existing(id)?;
         self.validate(predicate)?;
-        Ok(Reference::new(self, now).matches(predicate, slot))
+        Ok(Matcher::new(self, now).matches(predicate, slot))
     }
 
     /// The names of the catalog's segments that one profile is in, sorted.
     pub fn segments_of(&self, id: &str, now: Timestamp) -> Result<Vec<String>> {
         let slot = self.existing(id)?;
-        let reference = Reference::new(self, now);
+        let matcher = Matcher::new(self, now);
         Ok(self
             .catalog
             .iter()
-            .filter(|(_, p)| reference.matches(p, slot))
+            .filter(|(_, p)| matcher.matches(p, slot))
             .map(|(name, _)| name.to_owned())
             .collect())
     }

@@ -260,23 +260,22 @@ impl Indexes {
         }
     }
 
-    /// The members holding `pattern` (see [`Indexes::tag_sets`]).
-    pub fn tag_members(&self, pattern: &str) -> Bitmap {
-        Bitmap::fast_or(&self.tag_sets(pattern))
-    }
-
-    pub fn add_event(&mut self, event: u32, at: jiff::Timestamp, slot: u32) {
+    /// Records that `slot` did `event` at `at`, with these numeric properties (key ids).
+    pub fn add_event(
+        &mut self,
+        event: u32,
+        at: jiff::Timestamp,
+        slot: u32,
+        numbers: &[(u32, f64)],
+    ) {
         self.events.entry(event).or_default().add(slot);
         let ns = at.as_nanosecond();
-        let bucket = self
-            .event_days
+        self.event_days
             .entry(event)
             .or_default()
             .entry(day_of(ns))
-            .or_default();
-        bucket.members.add(slot);
-        bucket.slots.push(slot);
-        bucket.offsets.push(offset_in_day(ns));
+            .or_default()
+            .insert(slot, offset_in_day(ns), numbers);
     }
 
     /// Forgets that `slot` did `event` at `at` (it is being erased).
@@ -288,15 +287,7 @@ impl Indexes {
             let ns = at.as_nanosecond();
             let day = day_of(ns);
             if let Some(bucket) = days.get_mut(&day) {
-                // The whole profile goes, so its membership of the day can go with this row.
-                bucket.members.remove(slot);
-                let offset = offset_in_day(ns);
-                if let Some(row) = (0..bucket.slots.len())
-                    .find(|&r| bucket.slots[r] == slot && bucket.offsets[r] == offset)
-                {
-                    bucket.slots.swap_remove(row);
-                    bucket.offsets.swap_remove(row);
-                }
+                bucket.remove(slot, offset_in_day(ns));
                 if bucket.slots.is_empty() {
                     days.remove(&day);
                 }
@@ -327,24 +318,81 @@ pub(crate) fn at_most(
 }
 
 /// One event name's events on one UTC day: who did it (for `did e in <window>` as a union of
-/// days), and one row per event in arrival order — slot and time within the day — so that
-/// counts in a window are tallied from these columns without visiting any profile.
+/// days), and one row per event — slot, time within the day, numeric properties — so that
+/// counts and aggregates in a window are tallied from these columns without visiting any
+/// profile. Rows are in time order, equal times in arrival order: each profile's rows then come
+/// in the order the reference evaluator reads its events, so tallied sums are identical.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DayBucket {
     pub members: Bitmap,
     pub slots: Vec<u32>,
     /// Nanoseconds since the start of the day, beside `slots`.
     pub offsets: Vec<u64>,
+    /// Numeric property columns by key id, beside `slots`; NaN (never a stored value) where
+    /// an event lacks the property.
+    pub numbers: Vec<(u32, Vec<f64>)>,
 }
 
 impl DayBucket {
-    /// The slots of the rows whose time falls in `w`, the day starting at `first` (ns).
-    pub fn slots_within(&self, first: i128, w: Interval) -> impl Iterator<Item = u32> + '_ {
-        self.slots
+    fn insert(&mut self, slot: u32, offset: u64, numbers: &[(u32, f64)]) {
+        self.members.add(slot);
+        // Late events are rare; they cost a move of the day's later rows.
+        let row = self.offsets.partition_point(|&o| o <= offset);
+        self.slots.insert(row, slot);
+        self.offsets.insert(row, offset);
+        for &(key, _) in numbers {
+            if !self.numbers.iter().any(|(k, _)| *k == key) {
+                self.numbers
+                    .push((key, vec![f64::NAN; self.slots.len() - 1]));
+            }
+        }
+        for (key, column) in &mut self.numbers {
+            let value = numbers
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(f64::NAN, |(_, v)| *v);
+            column.insert(row, value);
+        }
+    }
+
+    /// Drops `slot`'s row at `offset` and its membership (the whole profile is being erased).
+    fn remove(&mut self, slot: u32, offset: u64) {
+        self.members.remove(slot);
+        let start = self.offsets.partition_point(|&o| o < offset);
+        let found = (start..self.slots.len())
+            .take_while(|&r| self.offsets[r] == offset)
+            .find(|&r| self.slots[r] == slot);
+        if let Some(row) = found {
+            self.slots.remove(row);
+            self.offsets.remove(row);
+            for (_, column) in &mut self.numbers {
+                column.remove(row);
+            }
+        }
+    }
+
+    /// The column of numeric property `key`, if any row has it.
+    pub fn numbers(&self, key: u32) -> Option<&[f64]> {
+        self.numbers
             .iter()
-            .zip(&self.offsets)
-            .filter(move |(_, &offset)| w.contains(first + i128::from(offset)))
-            .map(|(&slot, _)| slot)
+            .find(|(k, _)| *k == key)
+            .map(|(_, c)| c.as_slice())
+    }
+
+    /// The rows whose time falls in `w`, the day starting at `first` (ns).
+    pub fn rows_within(&self, first: i128, w: Interval) -> std::ops::Range<usize> {
+        let from = self
+            .offsets
+            .partition_point(|&o| first + i128::from(o) < w.start);
+        let to = self
+            .offsets
+            .partition_point(|&o| first + i128::from(o) <= w.end);
+        from..to.max(from)
+    }
+
+    /// The slots of the rows whose time falls in `w`, the day starting at `first` (ns).
+    pub fn slots_within(&self, first: i128, w: Interval) -> &[u32] {
+        &self.slots[self.rows_within(first, w)]
     }
 }
 
@@ -447,8 +495,8 @@ mod tests {
         ix.add_tag("interest:b", 2);
         ix.add_tag("interests:c", 3);
         ix.add_tag("interest", 4);
-        assert_eq!(ix.tag_members("interest:*").to_vec(), [1, 2]);
+        assert_eq!(Bitmap::fast_or(&ix.tag_sets("interest:*")).to_vec(), [1, 2]);
         ix.remove_tag("interest:a", 1);
-        assert_eq!(ix.tag_members("interest:*").to_vec(), [2]);
+        assert_eq!(Bitmap::fast_or(&ix.tag_sets("interest:*")).to_vec(), [2]);
     }
 }

@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 
 use crate::explain::{Method, PlanStep};
 use crate::index::{at_most, day_of, Bitmap, DayBucket, Indexes, NumKey, Values, DAY_NS};
-use crate::language::{CmpOp, CountTest, Interval, Literal, Name, Predicate, Test, Window};
-use crate::reference::{text_test, Reference};
+use crate::language::{
+    AggFunc, CmpOp, CountTest, Interval, Literal, Name, Predicate, Test, Window,
+};
+use crate::reference::{text_test, Accumulator, Reference};
 use crate::Audience;
 
 pub(crate) struct Matcher<'a> {
@@ -63,6 +65,75 @@ type DaysIn<'a> = (Vec<&'a DayBucket>, Vec<(i128, &'a DayBucket)>);
 /// Above this many rows to tally per candidate to visit, a scan is cheaper than a tally.
 const ROWS_PER_CANDIDATE: u64 = 64;
 
+/// The same for aggregates, whose scan visits properties too and whose tally skips rows
+/// outside the input with a bit test.
+const ROWS_PER_AGGREGATE_CANDIDATE: u64 = 256;
+
+/// The rows of the day buckets a window touches (edge days counted whole).
+fn rows_in(whole: &[&DayBucket], part: &[(i128, &DayBucket)]) -> u64 {
+    whole
+        .iter()
+        .chain(part.iter().map(|(_, b)| b))
+        .map(|b| b.slots.len() as u64)
+        .sum()
+}
+
+/// An aggregate condition, resolved: the function, the property's key id (`None`: no event
+/// ever had it) and the test.
+struct Aggregate<'p> {
+    func: AggFunc,
+    key: Option<u32>,
+    test: &'p Test,
+}
+
+/// A set as plain bits over every slot: a membership test is one load, for tallies that test
+/// millions of rows against a small input.
+struct DenseSet(Vec<u64>);
+
+impl DenseSet {
+    fn of(set: &Bitmap, slots: usize) -> DenseSet {
+        let mut words = vec![0u64; slots.div_ceil(64)];
+        for slot in set.iter() {
+            words[slot as usize / 64] |= 1 << (slot % 64);
+        }
+        DenseSet(words)
+    }
+
+    fn contains(&self, slot: u32) -> bool {
+        self.0
+            .get(slot as usize / 64)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+}
+
+/// Slots are dense small integers: one multiplication spreads them well enough for a map, at
+/// a fraction of the default hasher's cost.
+#[derive(Default, Clone, Copy)]
+struct BuildSlotHasher;
+
+struct SlotHasher(u64);
+
+impl std::hash::BuildHasher for BuildSlotHasher {
+    type Hasher = SlotHasher;
+    fn build_hasher(&self) -> SlotHasher {
+        SlotHasher(0)
+    }
+}
+
+impl std::hash::Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The slots whose tally is not zero, in order (zero words of eight tallies are skipped whole).
 fn nonzero(tallies: &[u8]) -> impl Iterator<Item = u32> + '_ {
     tallies
@@ -93,6 +164,8 @@ enum IndexSet<'a> {
     /// The first set without the second, where the second is a subset of the first (as with
     /// range-encoded sets): intersected with the input before subtracting.
     Difference(&'a Bitmap, Option<&'a Bitmap>),
+    /// The intersection of unions (`tag all [...]`, with wildcards), taken from the input down.
+    Intersection(Vec<Vec<&'a Bitmap>>),
 }
 
 fn lazy<'b>(sets: impl IntoIterator<Item = &'b Bitmap>) -> IndexSet<'b> {
@@ -108,6 +181,11 @@ impl IndexSet<'_> {
             IndexSet::Difference(all, minus) => {
                 all.cardinality() - minus.map_or(0, |m| m.cardinality())
             }
+            IndexSet::Intersection(unions) => unions
+                .iter()
+                .map(|parts| parts.iter().map(|p| p.cardinality()).sum())
+                .min()
+                .unwrap_or(u64::MAX),
         }
     }
 
@@ -138,6 +216,26 @@ impl IndexSet<'_> {
                 }
                 out
             }
+            IndexSet::Intersection(unions) => {
+                let mut out = input.clone();
+                for parts in unions {
+                    if out.is_empty() {
+                        break;
+                    }
+                    out = IndexSet::Union(parts.clone()).and(&out);
+                }
+                out
+            }
+        }
+    }
+
+    /// The whole set, built; an intersection is taken within `universe`.
+    fn to_bitmap(&self, universe: &Bitmap) -> Bitmap {
+        match self {
+            IndexSet::Owned(set) => set.clone(),
+            IndexSet::Union(parts) => Bitmap::fast_or(parts),
+            IndexSet::Difference(all, minus) => minus.map_or((*all).clone(), |m| all.andnot(m)),
+            IndexSet::Intersection(_) => self.and(universe),
         }
     }
 
@@ -202,6 +300,11 @@ impl<'a> Matcher<'a> {
     /// The live profiles matching `p`, and the plan as run.
     pub(crate) fn run(&self, p: &Predicate) -> (Bitmap, PlanStep) {
         self.eval(p, &self.index().live)
+    }
+
+    /// Whether the live profile in `slot` matches `p`: the plan run on that profile alone.
+    pub(crate) fn matches(&self, p: &Predicate, slot: u32) -> bool {
+        self.index().live.contains(slot) && !self.eval(p, &Bitmap::of(&[slot])).0.is_empty()
     }
 
     /// How many live profiles match `p`. When the last step of a top-level `and` is an index
@@ -287,30 +390,115 @@ impl<'a> Matcher<'a> {
                 window,
                 filter,
             } if filter.is_empty() && count.times < u32::from(u8::MAX) => {
-                let w = match window {
-                    Some(w) => self.visible(w),
-                    None => Some(Interval {
-                        start: i128::MIN,
-                        end: self.reference.now_ns(),
-                    }),
-                };
+                let w = self.window_or_all_time(window.as_ref());
                 let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
-                let rows: usize = whole
-                    .iter()
-                    .chain(part.iter().map(|(_, b)| b))
-                    .map(|b| b.slots.len())
-                    .sum();
+                let rows = rows_in(&whole, &part);
                 let candidates = self.estimate_candidates(p, input);
                 // A tally costs a few nanoseconds a row; testing a candidate costs a visit to
                 // its profile, hundreds of nanoseconds.
-                if (rows as u64) < candidates.saturating_mul(ROWS_PER_CANDIDATE) {
+                if rows < candidates.saturating_mul(ROWS_PER_CANDIDATE) {
                     self.tally(p, *count, w, (&whole, &part), input)
+                } else {
+                    self.scan(p, input)
+                }
+            }
+            Predicate::Aggregate {
+                func,
+                event,
+                value,
+                window,
+                filter,
+                test,
+            } if filter.is_empty() => {
+                let w = self.window_or_all_time(window.as_ref());
+                let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
+                let rows = rows_in(&whole, &part);
+                let candidates = self.estimate_candidates(p, input);
+                // A row costs a bit test and, for the input's profiles, an addition; a
+                // candidate costs a visit to its profile's events and properties.
+                if rows < candidates.saturating_mul(ROWS_PER_AGGREGATE_CANDIDATE) {
+                    let aggregate = Aggregate {
+                        func: *func,
+                        key: self.audience.store.keys.get(value),
+                        test,
+                    };
+                    self.tally_values(p, &aggregate, w, (&whole, &part), input)
                 } else {
                     self.scan(p, input)
                 }
             }
             _ => self.scan(p, input),
         }
+    }
+
+    /// A window clipped to now, or all time up to now when there is no window.
+    fn window_or_all_time(&self, window: Option<&Window>) -> Option<Interval> {
+        match window {
+            Some(w) => self.visible(w),
+            None => Some(Interval {
+                start: i128::MIN,
+                end: self.reference.now_ns(),
+            }),
+        }
+    }
+
+    /// `sum(e.v [in <window>]) <test>` and the other aggregates, from the day buckets' value
+    /// columns: the input's profiles' values in the window are accumulated in time order (so
+    /// the results equal the reference's to the bit), then tested; profiles with no values get
+    /// the aggregate of nothing.
+    fn tally_values(
+        &self,
+        p: &Predicate,
+        aggregate: &Aggregate<'_>,
+        w: Option<Interval>,
+        (whole, part): (&[&DayBucket], &[(i128, &DayBucket)]),
+        input: &Bitmap,
+    ) -> (Bitmap, PlanStep) {
+        let wanted = DenseSet::of(input, self.audience.store.slot_bound());
+        let mut accumulators: HashMap<u32, Accumulator, BuildSlotHasher> =
+            HashMap::with_hasher(BuildSlotHasher);
+        if let (Some(key), Some(w)) = (aggregate.key, w) {
+            let days = whole
+                .iter()
+                .map(|b| (*b, 0..b.slots.len()))
+                .chain(part.iter().map(|(first, b)| (*b, b.rows_within(*first, w))));
+            for (bucket, rows) in days {
+                let Some(values) = bucket.numbers(key) else {
+                    continue;
+                };
+                for (&slot, &x) in bucket.slots[rows.clone()].iter().zip(&values[rows]) {
+                    if !x.is_nan() && wanted.contains(slot) {
+                        accumulators
+                            .entry(slot)
+                            .or_insert_with(|| Accumulator::new(aggregate.func))
+                            .add(x);
+                    }
+                }
+            }
+        }
+        let passes = |acc: Accumulator| self.reference.number_test(aggregate.test, acc.result());
+        let empty_passes = passes(Accumulator::new(aggregate.func));
+        let mut exceptions: Vec<u32> = accumulators
+            .iter()
+            .filter(|(_, acc)| passes(**acc) != empty_passes)
+            .map(|(slot, _)| *slot)
+            .collect();
+        exceptions.sort_unstable();
+        let exceptions = Bitmap::of(&exceptions);
+        let out = if empty_passes {
+            input.andnot(&exceptions)
+        } else {
+            exceptions
+        };
+        let s = step(
+            p.to_string(),
+            Method::Tally,
+            input.cardinality(),
+            rows_in(whole, part),
+            out.cardinality(),
+            Vec::new(),
+        );
+        (out, s)
     }
 
     /// `did e <count> times [in <window>]` from the day buckets' rows: each profile's events in
@@ -334,15 +522,14 @@ impl<'a> Matcher<'a> {
         }
         if let Some(w) = w {
             for (first, bucket) in part {
-                bucket.slots_within(*first, w).for_each(&mut add);
+                bucket
+                    .slots_within(*first, w)
+                    .iter()
+                    .for_each(|&slot| add(slot));
             }
         }
         let holds = |n: u8| count.op.holds(u32::from(n).cmp(&count.times));
-        let rows: u64 = whole
-            .iter()
-            .chain(part.iter().map(|(_, b)| b))
-            .map(|b| b.slots.len() as u64)
-            .sum();
+        let rows = rows_in(whole, part);
         // Profiles with no rows have a tally of zero: collect whichever side is the exception.
         let zero_holds = holds(0);
         let exceptions: Vec<u32> = nonzero(&tallies)
@@ -408,7 +595,7 @@ impl<'a> Matcher<'a> {
                 let sure = union(whole.iter().map(|b| &b.members)).and(input);
                 let mut edge: Vec<u32> = part
                     .iter()
-                    .flat_map(|(first, bucket)| bucket.slots_within(*first, w))
+                    .flat_map(|(first, bucket)| bucket.slots_within(*first, w).iter().copied())
                     .collect();
                 edge.sort_unstable();
                 (sure, Bitmap::of(&edge).and(input))
@@ -584,16 +771,9 @@ impl<'a> Matcher<'a> {
             Predicate::Attribute { name, test } => self.attribute(name, test),
             Predicate::Tag { tag, within: None } => Some(IndexSet::Union(ix.tag_sets(tag))),
             Predicate::TagAny(tags) => Some(lazy(tags.iter().flat_map(|t| ix.tag_sets(t)))),
-            Predicate::TagAll(tags) => {
-                let mut acc = ix.live.clone();
-                for t in tags {
-                    if acc.is_empty() {
-                        break;
-                    }
-                    acc.and_inplace(&ix.tag_members(t));
-                }
-                Some(IndexSet::Owned(acc))
-            }
+            Predicate::TagAll(tags) => Some(IndexSet::Intersection(
+                tags.iter().map(|t| ix.tag_sets(t)).collect(),
+            )),
             Predicate::Consent(channel) => Some(lazy(ix.consent.get(channel))),
             _ => None,
         }
@@ -794,13 +974,9 @@ impl<'a> Matcher<'a> {
                     // Some item can never compare with these values: nobody passes.
                     Owned(Bitmap::new())
                 } else {
-                    let excluded = match self.attribute(name, &Test::In(items.clone()))? {
-                        IndexSet::Owned(set) => set,
-                        IndexSet::Union(parts) => Bitmap::fast_or(&parts),
-                        IndexSet::Difference(all, minus) => {
-                            minus.map_or(all.clone(), |m| all.andnot(m))
-                        }
-                    };
+                    let excluded = self
+                        .attribute(name, &Test::In(items.clone()))?
+                        .to_bitmap(present);
                     Owned(present.andnot(&excluded))
                 }
             }

@@ -213,6 +213,11 @@ impl<'a> Reference<'a> {
         })
     }
 
+    /// Whether `test` holds for a number (or a missing value).
+    pub(crate) fn number_test(&self, test: &Test, value: Option<f64>) -> bool {
+        self.test(test, value.map(Operand::Num))
+    }
+
     fn prop_operand(&self, v: PropValue) -> Operand<'a> {
         match v {
             PropValue::Number(x) => Operand::Num(x),
@@ -338,14 +343,50 @@ pub(crate) fn text_test(s: &str, p: &TextPattern, f: impl Fn(&str, &str) -> bool
 
 /// The aggregate of `values` (in time order); `None` where it is undefined.
 fn aggregate(func: AggFunc, values: impl Iterator<Item = f64>) -> Option<f64> {
-    match func {
-        AggFunc::Sum => Some(values.sum()),
-        AggFunc::Avg => {
-            let (sum, n) = values.fold((0.0, 0u64), |(s, n), x| (s + x, n + 1));
-            (n > 0).then(|| sum / n as f64)
+    let mut acc = Accumulator::new(func);
+    values.for_each(|x| acc.add(x));
+    acc.result()
+}
+
+/// An aggregate built one value at a time, in time order. The matcher's tallies use the same
+/// accumulator in the same order, so their sums are bit-for-bit the reference's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accumulator {
+    func: AggFunc,
+    sum: f64,
+    n: u64,
+    best: Option<f64>,
+}
+
+impl Accumulator {
+    pub(crate) fn new(func: AggFunc) -> Self {
+        Accumulator {
+            func,
+            // -0.0 is the identity of addition, so a sum of nothing is (negative) zero.
+            sum: -0.0,
+            n: 0,
+            best: None,
         }
-        AggFunc::Min => values.reduce(f64::min),
-        AggFunc::Max => values.reduce(f64::max),
+    }
+
+    pub(crate) fn add(&mut self, x: f64) {
+        self.sum += x;
+        self.n += 1;
+        self.best = Some(match (self.func, self.best) {
+            (_, None) => x,
+            (AggFunc::Min, Some(b)) => b.min(x),
+            (AggFunc::Max, Some(b)) => b.max(x),
+            (_, Some(b)) => b,
+        });
+    }
+
+    /// Sum: the sum (zero for no values); avg, min, max: missing for no values.
+    pub(crate) fn result(self) -> Option<f64> {
+        match self.func {
+            AggFunc::Sum => Some(self.sum),
+            AggFunc::Avg => (self.n > 0).then(|| self.sum / self.n as f64),
+            AggFunc::Min | AggFunc::Max => self.best,
+        }
     }
 }
 

@@ -240,7 +240,14 @@ impl Store {
             })
             .collect();
         props.sort_by_key(|(k, _)| *k);
-        self.index.add_event(name, event.at, slot);
+        let numbers: Vec<(u32, f64)> = props
+            .iter()
+            .filter_map(|(k, v)| match v {
+                PropValue::Number(x) => Some((*k, *x)),
+                PropValue::String(_) => None,
+            })
+            .collect();
+        self.index.add_event(name, event.at, slot, &numbers);
         let record = self.record_mut(slot);
         let stored = StoredEvent {
             name,

@@ -19,8 +19,9 @@ proptest! {
         let reference = audience.member_slots_by_reference(&p, now()).unwrap();
         prop_assert_eq!(&fast, &reference, "{}", p);
         prop_assert_eq!(audience.count(&p, now()).unwrap(), reference.len() as u64);
-        let plan = audience.explain(&p, now()).unwrap();
+                let plan = audience.explain(&p, now()).unwrap();
         prop_assert_eq!(plan.root.actual, reference.len() as u64);
+        per_profile_queries_agree(audience, &p, &reference)?;
     }
 }
 
@@ -34,13 +35,44 @@ proptest! {
         text in prop_oneof![event_leaf(), aggregate_leaf(), occurrence_leaf()],
     ) {
         let audience = build(&specs, &mutations);
-        let p = segcore::Predicate::parse(&text).unwrap();
+                let p = segcore::Predicate::parse(&text).unwrap();
+        let reference = audience.member_slots_by_reference(&p, now()).unwrap();
+        prop_assert_eq!(audience.member_slots(&p, now()).unwrap(), reference.clone(), "{}", text);
+        per_profile_queries_agree(audience, &p, &reference)?;
+    }
+}
+
+/// `matches` and `segments_of` (the matcher run on one profile) agree with the reference's
+/// members for every live profile.
+fn per_profile_queries_agree(
+    mut audience: segcore::Audience,
+    p: &segcore::Predicate,
+    reference: &[u32],
+) -> Result<(), TestCaseError> {
+    audience.define_segment("probe", p.clone()).unwrap();
+    for i in 0..64 {
+        let id = common::id(i);
+        let Some(slot) = audience.slot(&id) else {
+            continue;
+        };
+        let expected = reference.contains(&slot);
         prop_assert_eq!(
-            audience.member_slots(&p, now()).unwrap(),
-            audience.member_slots_by_reference(&p, now()).unwrap(),
-            "{}", text
+            audience.matches(&id, p, now()).unwrap(),
+            expected,
+            "{} for {}",
+            p,
+            id
+        );
+        let segments = audience.segments_of(&id, now()).unwrap();
+        prop_assert_eq!(
+            segments.iter().any(|s| s == "probe"),
+            expected,
+            "{} for {}",
+            p,
+            id
         );
     }
+    Ok(())
 }
 
 #[test]
@@ -123,4 +155,46 @@ fn day_buckets_check_their_edge_days() {
         "did visit since 7d ago",
         &["start_day_after", "middle", "today_before_now"],
     );
+}
+
+/// Sums are taken in time order (equal times in arrival order), whatever order events arrive
+/// in: with values whose rounding depends on the order, the tally must add them exactly as the
+/// reference does. In time order 1e16 - 1e16 + 1 is 1; in any other order it rounds to 0.
+#[test]
+fn tallied_sums_add_in_time_order() {
+    use segcore::{Audience, Event};
+    let t = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+    let now = t("2024-03-10T12:00:00Z");
+    let mut a = Audience::new();
+    let events = [
+        // Arrival order: last, first, middle.
+        ("ada", "2024-03-10T09:00:00Z", 1.0),
+        ("ada", "2024-03-10T07:00:00Z", 1e16),
+        ("ada", "2024-03-10T08:00:00Z", -1e16),
+        // One instant: arrival order is the order.
+        ("cy", "2024-03-10T08:00:00Z", 1e16),
+        ("cy", "2024-03-10T08:00:00Z", -1e16),
+        ("cy", "2024-03-10T08:00:00Z", 1.0),
+        // The same, for control, on the day before: outside `last 1d`.
+        ("bob", "2024-03-09T08:00:00Z", 1.0),
+    ];
+    for (id, at, amount) in events {
+        a.track(id, Event::new("purchase", t(at)).value("amount", amount))
+            .unwrap();
+    }
+    let [ada, cy, bob] = ["ada", "cy", "bob"].map(|id| a.slot(id).unwrap());
+    for (text, expected) in [
+        ("sum(purchase.amount in last 1d) == 1", vec![ada, cy]),
+        ("sum(purchase.amount in last 1d) == 0", vec![bob]),
+        ("sum(purchase.amount) == 1", vec![ada, cy, bob]),
+        ("avg(purchase.amount in last 1d) > 0.3", vec![ada, cy]),
+        ("max(purchase.amount) > 1", vec![ada, cy]),
+    ] {
+        let p = a.predicate(text).unwrap();
+        let reference = a.member_slots_by_reference(&p, now).unwrap();
+        assert_eq!(reference, expected, "{text}");
+        assert_eq!(a.member_slots(&p, now).unwrap(), reference, "{text}");
+        let plan = a.explain(&p, now).unwrap();
+        assert_eq!(plan.root.method, segcore::Method::Tally, "{text}: {plan}");
+    }
 }

@@ -78,7 +78,7 @@ pub fn profile_spec() -> impl Strategy<Value = ProfileSpec> {
     let event = (
         pick(vec!["purchase", "view"]),
         event_offset(),
-        prop::option::of(pick(vec![0.0, 10.0, 25.5, 100.0, -0.0])),
+        prop::option::of(pick(vec![0.0, 10.0, 25.5, 100.0, -0.0, 1e16, -1e16])),
         prop::option::of(pick(vec!["a", "b", "A"])),
     );
     (
