@@ -174,9 +174,9 @@ def main():
             del b2, b3
             gc.collect()
 
-    print(
-        f"{customers:,} customers, {segcore['events']:,} events "
-        f"(segcore built its audience in {segcore['build_s']} s)"
+        print(
+        f"{customers:,} customers, {segcore['events']:,} events: segcore built its audience in "
+        f"{segcore['build_s']} s, peak memory {segcore['peak_rss_bytes'] / 1e9:.2f} GB"
     )
     wrong = []
     for question, results in rows.items():

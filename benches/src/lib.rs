@@ -27,6 +27,14 @@ pub fn shop_with_events(customers: usize, events_per_customer: u32) -> SampleSho
     shop
 }
 
+/// The process's peak resident memory (VmHWM), where `/proc` has it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Profiles for the scale benchmarks: `SEGCORE_BENCH_PROFILES`, or 10 million.
 pub fn bench_profiles() -> usize {
     std::env::var("SEGCORE_BENCH_PROFILES")

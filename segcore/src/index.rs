@@ -320,8 +320,8 @@ pub(crate) fn at_most(
 /// One event name's events on one UTC day: who did it (for `did e in <window>` as a union of
 /// days), and one row per event — slot, time within the day, numeric properties — so that
 /// counts and aggregates in a window are tallied from these columns without visiting any
-/// profile. Rows are in time order, equal times in arrival order: each profile's rows then come
-/// in the order the reference evaluator reads its events, so tallied sums are identical.
+/// profile. Rows are in arrival order, so any write is an append (a history loaded customer by
+/// customer arrives in no time order at all); a tally that needs time order checks it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DayBucket {
     pub members: Bitmap,
@@ -336,10 +336,8 @@ pub(crate) struct DayBucket {
 impl DayBucket {
     fn insert(&mut self, slot: u32, offset: u64, numbers: &[(u32, f64)]) {
         self.members.add(slot);
-        // Late events are rare; they cost a move of the day's later rows.
-        let row = self.offsets.partition_point(|&o| o <= offset);
-        self.slots.insert(row, slot);
-        self.offsets.insert(row, offset);
+        self.slots.push(slot);
+        self.offsets.push(offset);
         for &(key, _) in numbers {
             if !self.numbers.iter().any(|(k, _)| *k == key) {
                 self.numbers
@@ -351,17 +349,16 @@ impl DayBucket {
                 .iter()
                 .find(|(k, _)| k == key)
                 .map_or(f64::NAN, |(_, v)| *v);
-            column.insert(row, value);
+            column.push(value);
         }
     }
 
     /// Drops `slot`'s row at `offset` and its membership (the whole profile is being erased).
+    /// The other rows keep their order.
     fn remove(&mut self, slot: u32, offset: u64) {
         self.members.remove(slot);
-        let start = self.offsets.partition_point(|&o| o < offset);
-        let found = (start..self.slots.len())
-            .take_while(|&r| self.offsets[r] == offset)
-            .find(|&r| self.slots[r] == slot);
+        let found =
+            (0..self.slots.len()).find(|&r| self.slots[r] == slot && self.offsets[r] == offset);
         if let Some(row) = found {
             self.slots.remove(row);
             self.offsets.remove(row);
@@ -379,20 +376,16 @@ impl DayBucket {
             .map(|(_, c)| c.as_slice())
     }
 
-    /// The rows whose time falls in `w`, the day starting at `first` (ns).
-    pub fn rows_within(&self, first: i128, w: Interval) -> std::ops::Range<usize> {
-        let from = self
-            .offsets
-            .partition_point(|&o| first + i128::from(o) < w.start);
-        let to = self
-            .offsets
-            .partition_point(|&o| first + i128::from(o) <= w.end);
-        from..to.max(from)
+    /// Whether row `row` is inside `w`, for the day starting at `first` (ns).
+    pub fn row_within(&self, row: usize, first: i128, w: Interval) -> bool {
+        w.contains(first + i128::from(self.offsets[row]))
     }
 
     /// The slots of the rows whose time falls in `w`, the day starting at `first` (ns).
-    pub fn slots_within(&self, first: i128, w: Interval) -> &[u32] {
-        &self.slots[self.rows_within(first, w)]
+    pub fn slots_within(&self, first: i128, w: Interval) -> impl Iterator<Item = u32> + '_ {
+        (0..self.slots.len())
+            .filter(move |&r| self.row_within(r, first, w))
+            .map(|r| self.slots[r])
     }
 }
 

@@ -78,6 +78,31 @@ fn rows_in(whole: &[&DayBucket], part: &[(i128, &DayBucket)]) -> u64 {
         .sum()
 }
 
+/// One profile's aggregate so far, and whether its values came in time order.
+#[derive(Clone, Copy)]
+struct SlotTally {
+    accumulator: Accumulator,
+    last: (usize, u64),
+    in_time_order: bool,
+}
+
+impl SlotTally {
+    fn new(func: AggFunc) -> SlotTally {
+        SlotTally {
+            accumulator: Accumulator::new(func),
+            last: (0, 0),
+            in_time_order: true,
+        }
+    }
+
+    /// Adds a value from the `day`-th bucket of the window (in day order) at `offset`.
+    fn add(&mut self, day: usize, offset: u64, x: f64) {
+        self.in_time_order &= (day, offset) >= self.last;
+        self.last = (day, offset);
+        self.accumulator.add(x);
+    }
+}
+
 /// An aggregate condition, resolved: the function, the property's key id (`None`: no event
 /// ever had it) and the test.
 struct Aggregate<'p> {
@@ -443,9 +468,13 @@ impl<'a> Matcher<'a> {
     }
 
     /// `sum(e.v [in <window>]) <test>` and the other aggregates, from the day buckets' value
-    /// columns: the input's profiles' values in the window are accumulated in time order (so
-    /// the results equal the reference's to the bit), then tested; profiles with no values get
-    /// the aggregate of nothing.
+    /// columns: the input's profiles' values in the window are accumulated, then tested;
+    /// profiles with no values get the aggregate of nothing.
+    ///
+    /// Floating-point sums depend on the order of the additions, and the reference adds in time
+    /// order. Days come in order, and a profile's rows within a day in arrival order, which is
+    /// time order unless its events for that day arrived out of order: such profiles (rare; a
+    /// tie keeps arrival order in both) are handed to the reference instead.
     fn tally_values(
         &self,
         p: &Predicate,
@@ -455,32 +484,51 @@ impl<'a> Matcher<'a> {
         input: &Bitmap,
     ) -> (Bitmap, PlanStep) {
         let wanted = DenseSet::of(input, self.audience.store.slot_bound());
-        let mut accumulators: HashMap<u32, Accumulator, BuildSlotHasher> =
+        let mut tallies: HashMap<u32, SlotTally, BuildSlotHasher> =
             HashMap::with_hasher(BuildSlotHasher);
         if let (Some(key), Some(w)) = (aggregate.key, w) {
-            let days = whole
+            // In day order: the window's first day if it is covered in part, the whole days,
+            // then its last day if covered in part.
+            fn edge<'b>(&(first, bucket): &(i128, &'b DayBucket)) -> (Option<i128>, &'b DayBucket) {
+                (Some(first), bucket)
+            }
+            let days = part
                 .iter()
-                .map(|b| (*b, 0..b.slots.len()))
-                .chain(part.iter().map(|(first, b)| (*b, b.rows_within(*first, w))));
-            for (bucket, rows) in days {
+                .filter(|(first, _)| *first <= w.start)
+                .map(edge)
+                .chain(whole.iter().map(|b| (None, *b)))
+                .chain(part.iter().filter(|(first, _)| *first > w.start).map(edge));
+            for (day, (edge, bucket)) in days.enumerate() {
                 let Some(values) = bucket.numbers(key) else {
                     continue;
                 };
-                for (&slot, &x) in bucket.slots[rows.clone()].iter().zip(&values[rows]) {
-                    if !x.is_nan() && wanted.contains(slot) {
-                        accumulators
-                            .entry(slot)
-                            .or_insert_with(|| Accumulator::new(aggregate.func))
-                            .add(x);
+                for (row, (&slot, &x)) in bucket.slots.iter().zip(values).enumerate() {
+                    if x.is_nan()
+                        || !wanted.contains(slot)
+                        || edge.is_some_and(|first| !bucket.row_within(row, first, w))
+                    {
+                        continue;
                     }
+                    let offset = bucket.offsets[row];
+                    tallies
+                        .entry(slot)
+                        .or_insert_with(|| SlotTally::new(aggregate.func))
+                        .add(day, offset, x);
                 }
             }
         }
         let passes = |acc: Accumulator| self.reference.number_test(aggregate.test, acc.result());
         let empty_passes = passes(Accumulator::new(aggregate.func));
-        let mut exceptions: Vec<u32> = accumulators
+        let mut exceptions: Vec<u32> = tallies
             .iter()
-            .filter(|(_, acc)| passes(**acc) != empty_passes)
+            .filter(|(&slot, tally)| {
+                let matched = if tally.in_time_order {
+                    passes(tally.accumulator)
+                } else {
+                    self.reference.matches(p, slot)
+                };
+                matched != empty_passes
+            })
             .map(|(slot, _)| *slot)
             .collect();
         exceptions.sort_unstable();
@@ -522,10 +570,7 @@ impl<'a> Matcher<'a> {
         }
         if let Some(w) = w {
             for (first, bucket) in part {
-                bucket
-                    .slots_within(*first, w)
-                    .iter()
-                    .for_each(|&slot| add(slot));
+                bucket.slots_within(*first, w).for_each(&mut add);
             }
         }
         let holds = |n: u8| count.op.holds(u32::from(n).cmp(&count.times));
@@ -595,7 +640,7 @@ impl<'a> Matcher<'a> {
                 let sure = union(whole.iter().map(|b| &b.members)).and(input);
                 let mut edge: Vec<u32> = part
                     .iter()
-                    .flat_map(|(first, bucket)| bucket.slots_within(*first, w).iter().copied())
+                    .flat_map(|(first, bucket)| bucket.slots_within(*first, w))
                     .collect();
                 edge.sort_unstable();
                 (sure, Bitmap::of(&edge).and(input))

@@ -177,18 +177,26 @@ fn tallied_sums_add_in_time_order() {
         ("cy", "2024-03-10T08:00:00Z", 1.0),
         // The same, for control, on the day before: outside `last 1d`.
         ("bob", "2024-03-09T08:00:00Z", 1.0),
+        // Across days: the window's partly covered first day, then a whole day.
+        ("dan", "2024-03-08T13:00:00Z", 1e16),
+        ("dan", "2024-03-08T14:00:00Z", -1e16),
+        ("dan", "2024-03-09T08:00:00Z", 1.0),
     ];
     for (id, at, amount) in events {
         a.track(id, Event::new("purchase", t(at)).value("amount", amount))
             .unwrap();
     }
-    let [ada, cy, bob] = ["ada", "cy", "bob"].map(|id| a.slot(id).unwrap());
+    let [ada, cy, bob, dan] = ["ada", "cy", "bob", "dan"].map(|id| a.slot(id).unwrap());
     for (text, expected) in [
         ("sum(purchase.amount in last 1d) == 1", vec![ada, cy]),
-        ("sum(purchase.amount in last 1d) == 0", vec![bob]),
-        ("sum(purchase.amount) == 1", vec![ada, cy, bob]),
+        ("sum(purchase.amount in last 1d) == 0", vec![bob, dan]),
+        (
+            "sum(purchase.amount in last 2d) == 1",
+            vec![ada, cy, bob, dan],
+        ),
+        ("sum(purchase.amount) == 1", vec![ada, cy, bob, dan]),
         ("avg(purchase.amount in last 1d) > 0.3", vec![ada, cy]),
-        ("max(purchase.amount) > 1", vec![ada, cy]),
+        ("max(purchase.amount) > 1", vec![ada, cy, dan]),
     ] {
         let p = a.predicate(text).unwrap();
         let reference = a.member_slots_by_reference(&p, now).unwrap();

@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use segcore::{Audience, Predicate, Value};
-use segcore_benches::{shop_with_events, B2, B3};
+use segcore_benches::{peak_rss_bytes, shop_with_events, B2, B3};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let audience = shop.build();
     let build_s = started.elapsed().as_secs_f64();
+    let built_rss = peak_rss_bytes().unwrap_or(0);
 
     let mut people = BufWriter::new(std::fs::File::create(dir.join("customers.csv"))?);
     let mut timeline = BufWriter::new(std::fs::File::create(dir.join("events.csv"))?);
@@ -62,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (b3_count, b3) = time_count(&audience, &audience.predicate(B3)?, shop.now, 21)?;
     println!(
         "{{\"customers\": {customers}, \"events\": {total_events}, \"build_s\": {build_s:.1}, \
+         \"peak_rss_bytes\": {built_rss}, \
          \"now_ms\": {}, \"b2\": {{\"count\": {b2_count}, \"median_us\": {:.1}, \"min_us\": {:.1}}}, \
          \"b3\": {{\"count\": {b3_count}, \"median_us\": {:.1}, \"min_us\": {:.1}}}}}",
         shop.now.as_millisecond(),
