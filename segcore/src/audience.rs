@@ -294,6 +294,23 @@ impl Audience {
         Ok(p)
     }
 
+    /// What the bindings accept wherever a segment is expected: the name of a defined segment
+    /// (a reference to it), or else a predicate's text, parsed and validated.
+    ///
+    /// ```
+    /// # let mut audience = segcore::Audience::new();
+    /// audience.define_segment("everyone", audience.predicate("not consent email")?)?;
+    /// assert_eq!(audience.query("everyone")?.to_string(), "segment everyone");
+    /// assert_eq!(audience.query("consent sms")?.to_string(), "consent sms");
+    /// # Ok::<(), segcore::Error>(())
+    /// ```
+    pub fn query(&self, name_or_text: &str) -> Result<Predicate> {
+        if self.catalog.get(name_or_text).is_some() {
+            return Ok(Predicate::segment(name_or_text));
+        }
+        self.predicate(name_or_text)
+    }
+
     /// Checks a predicate against the schema and catalog: known names (with suggestions for
     /// unknown ones), fitting types, well-formed values.
     pub fn validate(&self, predicate: &Predicate) -> Result<()> {

@@ -178,12 +178,17 @@ pub enum Error {
         /// The segments that refer to it.
         used_by: Vec<String>,
     },
+
+    /// Bytes given to [`Audience::from_bytes`](crate::Audience::from_bytes) are not an intact
+    /// audience image (wrong header, bad checksum, truncated or unreadable).
+    #[error("corrupt audience image: {0}")]
+    Corrupt(String),
 }
 
 impl Error {
     /// A stable snake_case name for the kind of error, the same in every binding:
     /// `parse`, `json`, `unknown_name`, `schema`, `type`, `invalid_value`, `too_deep`,
-    /// `cycle` or `segment_in_use`.
+    /// `cycle`, `segment_in_use` or `corrupt`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Parse(_) => "parse",
@@ -195,6 +200,7 @@ impl Error {
             Error::TooDeep { .. } => "too_deep",
             Error::Cycle { .. } => "cycle",
             Error::SegmentInUse { .. } => "segment_in_use",
+            Error::Corrupt(_) => "corrupt",
         }
     }
 }

@@ -32,7 +32,8 @@ pub enum Method {
 }
 
 impl Method {
-    fn name(self) -> &'static str {
+    /// The method's lower-case name, as `explain` prints it.
+    pub fn name(self) -> &'static str {
         match self {
             Method::Index => "index",
             Method::Scan => "scan",

@@ -30,6 +30,7 @@ mod catalog;
 mod error;
 mod explain;
 mod geo;
+mod image;
 mod index;
 pub mod language;
 mod matcher;

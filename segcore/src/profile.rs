@@ -21,7 +21,8 @@ pub struct Event {
     pub name: String,
     /// When it happened. Events may arrive in any order.
     pub at: Timestamp,
-    /// Properties and numeric values, by key (a key appears once).
+    /// Properties and numeric values, by key (a key appears once); read back from an audience,
+    /// sorted by key.
     pub properties: Vec<(String, Value)>,
 }
 

@@ -312,14 +312,19 @@ impl Store {
         let events = record
             .events
             .iter()
-            .map(|e| Event {
-                name: self.event_names.name(e.name).to_owned(),
-                at: e.at,
-                properties: record
+            .map(|e| {
+                let mut properties: Vec<(String, Value)> = record
                     .props_of(e)
                     .iter()
                     .map(|(k, v)| (self.keys.name(*k).to_owned(), self.prop_value(*v)))
-                    .collect(),
+                    .collect();
+                // By name: the stored order follows interning, which depends on history.
+                properties.sort_by(|a, b| a.0.cmp(&b.0));
+                Event {
+                    name: self.event_names.name(e.name).to_owned(),
+                    at: e.at,
+                    properties,
+                }
             })
             .collect();
         Some(Profile {

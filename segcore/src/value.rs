@@ -35,6 +35,23 @@ impl AttrType {
         }
     }
 
+    /// The type named `name` (`string`, `number`, `bool`, `timestamp` or `list`), for the
+    /// bindings' declarations.
+    pub fn from_name(name: &str) -> Result<AttrType> {
+        const ALL: [AttrType; 5] = [
+            AttrType::String,
+            AttrType::Number,
+            AttrType::Bool,
+            AttrType::Timestamp,
+            AttrType::List,
+        ];
+        ALL.into_iter().find(|t| t.name() == name).ok_or_else(|| {
+            Error::InvalidValue(format!(
+                "`{name}` is not a type; expected one of string, number, bool, timestamp, list"
+            ))
+        })
+    }
+
     /// The lower-case name of the type.
     pub fn name(self) -> &'static str {
         match self {

@@ -1,0 +1,139 @@
+//! An audience survives `to_bytes` / `from_bytes` whole, and damaged bytes are refused with a
+//! typed error, never a panic.
+
+mod common;
+
+use common::{audience_strategy, build, now, valid_predicate};
+use proptest::prelude::*;
+use segcore::sample::SampleShop;
+use segcore::Audience;
+
+fn member_ids(a: &Audience, p: &segcore::Predicate, at: jiff::Timestamp) -> Vec<String> {
+    a.members(p, at).unwrap()
+}
+
+#[test]
+fn the_sample_shop_round_trips() {
+    let shop = SampleShop::new(500);
+    let mut a = shop.build();
+    a.define_segment("se", a.predicate(r#"country == "SE""#).unwrap())
+        .unwrap();
+    // Defined after the segment it refers to, but sorted before it: loading must order them.
+    a.define_segment(
+        "a_se_buyers",
+        a.predicate("segment se and did purchase").unwrap(),
+    )
+    .unwrap();
+    a.erase("c0000007");
+    let bytes = a.to_bytes();
+    let b = Audience::from_bytes(&bytes).unwrap();
+    assert_eq!(b.len(), a.len());
+    assert_eq!(b.schema(), a.schema());
+    assert_eq!(b.catalog(), a.catalog());
+    assert_eq!(b.time_zone(), a.time_zone());
+    for i in 0..500 {
+        let id = format!("c{i:07}");
+        let (pa, pb) = (a.profile(&id), b.profile(&id));
+        assert_eq!(pa.is_some(), pb.is_some(), "{id}");
+        if let (Some(pa), Some(pb)) = (pa, pb) {
+            assert_eq!(
+                (&pa.attributes, &pa.tags, &pa.events, &pa.consent),
+                (&pb.attributes, &pb.tags, &pb.events, &pb.consent),
+                "{id}"
+            );
+        }
+    }
+    for text in [
+        "segment a_se_buyers",
+        r#"sum(purchase.amount in last 90d) > 100 and tag "interest:running""#,
+        "did page_view at least 3 times in last 30d",
+    ] {
+        let p = a.predicate(text).unwrap();
+        assert_eq!(
+            member_ids(&b, &p, shop.now),
+            member_ids(&a, &p, shop.now),
+            "{text}"
+        );
+    }
+    // Written again, the image is the same bytes.
+    assert_eq!(b.to_bytes(), bytes);
+}
+
+#[test]
+fn damaged_images_are_refused_with_a_typed_error() {
+    let a = SampleShop::new(50).build();
+    let bytes = a.to_bytes();
+    for cut in [0, 3, 8, 11, 12, bytes.len() / 2, bytes.len() - 1] {
+        let e = Audience::from_bytes(&bytes[..cut]).unwrap_err();
+        assert_eq!(e.kind(), "corrupt", "cut at {cut}: {e}");
+    }
+    for at in [0, 9, 20, bytes.len() / 3, bytes.len() - 1] {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x40;
+        let e = Audience::from_bytes(&damaged).unwrap_err();
+        assert_eq!(e.kind(), "corrupt", "byte {at}: {e}");
+    }
+    let e = Audience::from_bytes(b"PAR1 not an audience").unwrap_err();
+    assert!(e.to_string().contains("wrong header"), "{e}");
+}
+
+/// A body with a valid checksum but hostile content: deep nesting in a definition, an
+/// impossible instant, a duplicate profile.
+#[test]
+fn checksummed_nonsense_is_refused_too() {
+    let seal = |body: &[u8]| {
+        let mut bytes = b"SEGCORE1".to_vec();
+        bytes.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        bytes.extend_from_slice(body);
+        bytes
+    };
+    for body in [&[][..], &[0xff; 64][..], &[1, 2, 3][..]] {
+        assert!(Audience::from_bytes(&seal(body)).is_err());
+    }
+    let mut a = Audience::new();
+    a.define_segment("deep", segcore::Predicate::parse("consent email").unwrap())
+        .unwrap();
+    let good = a.to_bytes();
+    // The definition's text, 55 parentheses deep (the limit is 48), in the same framing.
+    let body = &good[12..];
+    let text = b"consent email";
+    let at = body
+        .windows(text.len())
+        .position(|w| w == text)
+        .expect("the definition is stored as text");
+    assert_eq!(
+        usize::from(body[at - 1]),
+        text.len(),
+        "a one-byte length prefix"
+    );
+    let nested = format!("{}consent email{}", "(".repeat(55), ")".repeat(55));
+    let mut hostile = body[..at - 1].to_vec();
+    hostile.push(u8::try_from(nested.len()).unwrap());
+    hostile.extend_from_slice(nested.as_bytes());
+    hostile.extend_from_slice(&body[at + text.len()..]);
+    let e = Audience::from_bytes(&seal(&hostile)).unwrap_err();
+    assert!(matches!(e.kind(), "parse" | "too_deep"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn random_audiences_round_trip(
+        (specs, mutations) in audience_strategy(),
+        p in valid_predicate(),
+    ) {
+        let a = build(&specs, &mutations);
+        let b = Audience::from_bytes(&a.to_bytes()).unwrap();
+        prop_assert_eq!(b.len(), a.len());
+        prop_assert_eq!(member_ids(&b, &p, now()), member_ids(&a, &p, now()), "{}", p);
+    }
+
+    #[test]
+    fn any_checksummed_body_loads_or_is_refused(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        let mut bytes = b"SEGCORE1".to_vec();
+        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        let _ = Audience::from_bytes(&bytes);
+    }
+}
