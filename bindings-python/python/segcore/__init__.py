@@ -1,0 +1,158 @@
+"""segcore: an embeddable customer-segmentation engine.
+
+>>> import segcore
+>>> audience = segcore.Audience()
+>>> audience.upsert("ada", {"country": "SE", "age": 36})
+>>> audience.tag("ada", "vip", "2024-06-01T12:00:00Z")
+>>> audience.define("swedish_vips", 'country == "SE" and tag "vip"')
+>>> audience.members("swedish_vips", now="2024-06-02T00:00:00Z")
+['ada']
+>>> audience.count('age between 30 and 40 and country in ["SE", "DK"]', now="2024-06-02T00:00:00Z")
+1
+
+The native module does the work; this package adds the exception classes, reports as
+DataFrames and views for notebooks.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from ._errors import (
+    CorruptError,
+    CycleError,
+    InvalidValueError,
+    ParseError,
+    SchemaError,
+    SegcoreError,
+    SegmentInUseError,
+    TooDeepError,
+    UnknownNameError,
+)
+from ._segcore import Audience as _NativeAudience
+from ._segcore import Predicate, __version__
+
+
+def _frame(columns: dict[str, list[Any]]) -> Any:
+    """A pandas DataFrame if pandas is installed, else a pyarrow Table."""
+    try:
+        import pandas
+    except ImportError:
+        try:
+            import pyarrow
+        except ImportError:
+            raise ImportError("reports need pandas or pyarrow: pip install pandas") from None
+        return pyarrow.table(columns)
+    return pandas.DataFrame(columns)
+
+
+class Explain:
+    """A query's plan as run: each step's method, input size, estimated and actual sizes and
+    time. ``str()`` prints it as a tree; ``to_frame()`` gives one row per step."""
+
+    def __init__(self, text: str, root: dict[str, Any]) -> None:
+        self.text = text
+        self.root = root
+
+    def steps(self) -> list[dict[str, Any]]:
+        """The steps depth first, each with its ``depth`` in the tree."""
+        out: list[dict[str, Any]] = []
+
+        def walk(step: dict[str, Any], depth: int) -> None:
+            out.append({k: v for k, v in step.items() if k != "children"} | {"depth": depth})
+            for child in step["children"]:
+                walk(child, depth + 1)
+
+        walk(self.root, 0)
+        return out
+
+    def to_frame(self) -> Any:
+        """One row per step: depth, label, method, input, estimated, actual, elapsed_us."""
+        steps = self.steps()
+        names = ["depth", "label", "method", "input", "estimated", "actual", "elapsed_us"]
+        return _frame({name: [s[name] for s in steps] for name in names})
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Explain(actual={self.root['actual']}, steps={len(self.steps())})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr><td style='text-align:left;padding-left:{}em'>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td><td>{:.0f} µs</td></tr>".format(
+                s["depth"] * 1.5,
+                html.escape(s["label"]),
+                s["method"],
+                s["estimated"],
+                s["actual"],
+                s["elapsed_us"],
+            )
+            for s in self.steps()
+        )
+        return (
+            "<table><thead><tr><th>step</th><th>method</th><th>estimated</th><th>actual</th>"
+            f"<th>time</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+
+class Audience(_NativeAudience):
+    """Profiles with typed attributes, tags, events and consent, and named segments.
+
+    Wherever a segment is expected, pass a defined segment's name, a predicate's text, or a
+    :class:`Predicate`. ``now`` defaults to the current time; pass it for reproducible answers.
+    """
+
+    def explain(self, segment: str | Predicate, now: Any = None) -> Explain:
+        """Runs the query and returns its plan (see :class:`Explain`)."""
+        text, root = self._explain(segment, now)
+        return Explain(text, root)
+
+    def report(self, now: Any = None) -> Any:
+        """Every named segment with its definition and size: a DataFrame (pandas if installed,
+        else pyarrow)."""
+        segments = self.segments()
+        return _frame(
+            {
+                "segment": [name for name, _ in segments],
+                "definition": [text for _, text in segments],
+                "profiles": [self.count(name, now) for name, _ in segments],
+            }
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<segcore.Audience: {len(self):,} profiles, {len(self.segments())} segments, "
+            f"time zone {self.time_zone}>"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td><code>{html.escape(text)}</code></td></tr>"
+            for name, text in self.segments()
+        )
+        return (
+            f"<p><b>segcore.Audience</b>: {len(self):,} profiles, time zone "
+            f"{html.escape(self.time_zone)}</p>"
+            + (f"<table><thead><tr><th>segment</th><th>definition</th></tr></thead>"
+               f"<tbody>{rows}</tbody></table>" if rows else "<p>No segments defined.</p>")
+        )
+
+
+__all__ = [
+    "__version__",
+    "Audience",
+    "Predicate",
+    "Explain",
+    "SegcoreError",
+    "ParseError",
+    "TooDeepError",
+    "UnknownNameError",
+    "SchemaError",
+    "InvalidValueError",
+    "CycleError",
+    "SegmentInUseError",
+    "CorruptError",
+]

@@ -1,0 +1,88 @@
+"""segcore's exceptions. Every one is a ``SegcoreError`` and also the builtin a Python user
+would reach for: a parse error is a ``ValueError``, a schema or type error a ``TypeError``, an
+unknown name a ``KeyError``. Each carries ``kind``, the core's stable error kind, and the
+details of its kind as attributes. The native module picks the class by kind
+(``bindings-python/src/errors.rs``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SegcoreError(Exception):
+    """Base of every segcore error. ``kind`` is the core's stable name for it."""
+
+    kind: str
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = details.pop("kind", "segcore")
+        for name, value in details.items():
+            setattr(self, name, value)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ParseError(SegcoreError, ValueError):
+    """Text or JSON that is not a predicate. ``line`` and ``column`` are 1-based; for text,
+    ``span`` is the (start, end) byte range, and ``found`` / ``expected`` say what was there
+    and what would have fitted."""
+
+    line: int
+    column: int
+    span: tuple[int, int] | None = None
+    found: str | None = None
+    expected: str | None = None
+
+
+class TooDeepError(ParseError):
+    """A predicate nested more deeply than the language allows."""
+
+
+class UnknownNameError(SegcoreError, KeyError):
+    """A name the audience does not know: ``name``, its ``name_kind`` (attribute, event,
+    segment, profile, ...) and the nearest known ``suggestion``, if any."""
+
+    name: str
+    name_kind: str
+    suggestion: str | None
+
+
+class SchemaError(SegcoreError, TypeError):
+    """A value or comparison whose type does not fit the schema."""
+
+
+class InvalidValueError(SegcoreError, ValueError):
+    """A value no type admits: NaN, an empty name, a malformed tag or zone."""
+
+
+class CycleError(SegcoreError, ValueError):
+    """A segment definition that would refer to itself; ``path`` names the loop."""
+
+    path: list[str]
+
+
+class SegmentInUseError(SegcoreError, ValueError):
+    """A segment that cannot be removed because ``used_by`` refer to it."""
+
+    segment: str
+    used_by: list[str]
+
+
+class CorruptError(SegcoreError, ValueError):
+    """Bytes that are not an intact audience image."""
+
+
+__all__ = [
+    "SegcoreError",
+    "ParseError",
+    "TooDeepError",
+    "UnknownNameError",
+    "SchemaError",
+    "InvalidValueError",
+    "CycleError",
+    "SegmentInUseError",
+    "CorruptError",
+]

@@ -1,0 +1,414 @@
+//! `segcore._segcore.Audience`: the core `Audience` behind a read-write lock, so that several
+//! Python threads can query at once with the GIL released, and a write waits for them.
+//!
+//! Wherever a segment is expected, a method takes the name of a defined segment, a predicate's
+//! text, or a `Predicate`.
+
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use numpy::PyArray1;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
+use segcore::{AttrType, Event, PlanStep};
+
+use crate::convert::{datetime, instant_or_now, to_object, value};
+use crate::errors::IntoPy;
+use crate::predicate::Predicate;
+
+/// Profiles with typed attributes, tags, events and consent, and named segments over them.
+#[pyclass(subclass, frozen, module = "segcore._segcore")]
+pub(crate) struct Audience {
+    inner: RwLock<segcore::Audience>,
+}
+
+impl Audience {
+    fn read(&self) -> RwLockReadGuard<'_, segcore::Audience> {
+        // A panic cannot happen while the lock is held (the core returns errors), but if one
+        // did, the audience is still whole: every write is checked before it is applied.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, segcore::Audience> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The predicate a segment argument stands for.
+    fn resolve(&self, segment: &Bound<'_, PyAny>) -> PyResult<segcore::Predicate> {
+        if let Ok(p) = segment.cast::<Predicate>() {
+            let p = p.get().inner.clone();
+            self.read().validate(&p).py_err()?;
+            return Ok(p);
+        }
+        if let Ok(text) = segment.cast::<PyString>() {
+            return self.read().query(text.to_str()?).py_err();
+        }
+        Err(PyTypeError::new_err(format!(
+            "a segment is a name, a predicate's text or a Predicate, not {}",
+            segment.get_type().name()?
+        )))
+    }
+}
+
+fn attr_type(name: &str) -> PyResult<AttrType> {
+    AttrType::from_name(name).py_err()
+}
+
+fn plan<'py>(py: Python<'py>, step: &PlanStep) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("label", &step.label)?;
+    d.set_item("method", step.method.name())?;
+    d.set_item("input", step.input)?;
+    d.set_item("estimated", step.estimated)?;
+    d.set_item("actual", step.actual)?;
+    d.set_item("elapsed_us", step.elapsed.as_secs_f64() * 1e6)?;
+    let children = PyList::empty(py);
+    for child in &step.children {
+        children.append(plan(py, child)?)?;
+    }
+    d.set_item("children", children)?;
+    Ok(d)
+}
+
+#[pymethods]
+impl Audience {
+    #[new]
+    #[pyo3(signature = (time_zone = "UTC"))]
+    fn new(time_zone: &str) -> PyResult<Self> {
+        Ok(Audience {
+            inner: RwLock::new(segcore::Audience::with_time_zone(time_zone).py_err()?),
+        })
+    }
+
+    /// The IANA time zone calendar windows resolve in.
+    #[getter]
+    fn time_zone(&self) -> String {
+        self.read().time_zone().to_owned()
+    }
+
+    #[setter]
+    fn set_time_zone(&self, name: &str) -> PyResult<()> {
+        self.write().set_time_zone(name).py_err()
+    }
+
+    fn __len__(&self) -> usize {
+        self.read().len()
+    }
+
+    fn __contains__(&self, id: &str) -> bool {
+        self.read().slot(id).is_some()
+    }
+
+    // ---- schema ----
+
+    /// Declares an attribute's type (`string`, `number`, `bool`, `timestamp` or `list`).
+    fn declare_attribute(&self, name: &str, r#type: &str) -> PyResult<()> {
+        let ty = attr_type(r#type)?;
+        self.write().declare_attribute(name, ty).py_err()
+    }
+
+    /// Declares an event name.
+    fn declare_event(&self, name: &str) -> PyResult<()> {
+        self.write().declare_event(name).py_err()
+    }
+
+    /// Declares an event property's type (`string` or `number`).
+    fn declare_event_property(&self, event: &str, key: &str, r#type: &str) -> PyResult<()> {
+        let ty = attr_type(r#type)?;
+        self.write().declare_event_property(event, key, ty).py_err()
+    }
+
+    /// Declares a tag namespace.
+    fn declare_tag_namespace(&self, namespace: &str) -> PyResult<()> {
+        self.write().declare_tag_namespace(namespace).py_err()
+    }
+
+    /// Declares a consent channel.
+    fn declare_channel(&self, channel: &str) -> PyResult<()> {
+        self.write().declare_channel(channel).py_err()
+    }
+
+    /// The schema as plain data: attribute types, events with their property types, tag
+    /// namespaces, channels.
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let audience = self.read();
+        let schema = audience.schema();
+        let d = PyDict::new(py);
+        let attributes = PyDict::new(py);
+        for (name, ty) in schema.attributes() {
+            attributes.set_item(name, ty.name())?;
+        }
+        let events = PyDict::new(py);
+        for event in schema.events() {
+            let props = PyDict::new(py);
+            for (key, ty) in schema.event_properties(event) {
+                props.set_item(key, ty.name())?;
+            }
+            events.set_item(event, props)?;
+        }
+        d.set_item("attributes", attributes)?;
+        d.set_item("events", events)?;
+        d.set_item(
+            "tag_namespaces",
+            schema.tag_namespaces().collect::<Vec<_>>(),
+        )?;
+        d.set_item("channels", schema.channels().collect::<Vec<_>>())?;
+        Ok(d)
+    }
+
+    // ---- writes ----
+
+    /// Creates the profile if new and sets the given attributes (all or nothing).
+    fn upsert(&self, id: &str, attributes: &Bound<'_, PyDict>) -> PyResult<()> {
+        let mut values = Vec::with_capacity(attributes.len());
+        for (k, v) in attributes.iter() {
+            let key: String = k.extract()?;
+            let v = value(&key, &v)?;
+            values.push((key, v));
+        }
+        self.write().upsert(id, values).py_err().map(|_| ())
+    }
+
+    /// Removes attributes from a profile; returns how many it had.
+    fn unset(&self, id: &str, names: Vec<String>) -> PyResult<usize> {
+        let mut audience = self.write();
+        let mut removed = 0;
+        for name in &names {
+            removed += usize::from(audience.unset(id, name).py_err()?);
+        }
+        Ok(removed)
+    }
+
+    /// Adds a tag (creating the profile if new); `at` defaults to now.
+    #[pyo3(signature = (id, tag, at = None))]
+    fn tag(&self, id: &str, tag: &str, at: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let at = instant_or_now(at)?;
+        self.write().tag(id, tag, at).py_err()
+    }
+
+    /// Removes a tag; returns whether the profile held it.
+    fn untag(&self, id: &str, tag: &str) -> PyResult<bool> {
+        self.write().untag(id, tag).py_err()
+    }
+
+    /// Records an event (creating the profile if new): numeric `values` such as an amount, and
+    /// string or number `properties`. `at` defaults to now.
+    #[pyo3(signature = (id, name, at = None, values = None, properties = None))]
+    fn track(
+        &self,
+        id: &str,
+        name: &str,
+        at: Option<&Bound<'_, PyAny>>,
+        values: Option<&Bound<'_, PyDict>>,
+        properties: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let mut event = Event::new(name, instant_or_now(at)?);
+        for (k, v) in values.into_iter().flat_map(|d| d.iter()) {
+            let key: String = k.extract()?;
+            let x: f64 = v.extract().map_err(|_| {
+                PyTypeError::new_err(format!("value `{key}` of event `{name}` is not a number"))
+            })?;
+            event = event.value(key, x);
+        }
+        for (k, v) in properties.into_iter().flat_map(|d| d.iter()) {
+            let key: String = k.extract()?;
+            let v = value(&key, &v)?;
+            event = event.property(key, v);
+        }
+        self.write().track(id, event).py_err()
+    }
+
+    /// Records a consent decision (creating the profile if new); `at` defaults to now.
+    #[pyo3(signature = (id, channel, granted, at = None))]
+    fn set_consent(
+        &self,
+        id: &str,
+        channel: &str,
+        granted: bool,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let at = instant_or_now(at)?;
+        self.write().set_consent(id, channel, granted, at).py_err()
+    }
+
+    /// Erases a profile and everything about it; returns whether it existed.
+    fn erase(&self, id: &str) -> bool {
+        self.write().erase(id)
+    }
+
+    /// One profile as plain data, or None.
+    fn profile<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(p) = self.read().profile(id) else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("id", &p.id)?;
+        let attributes = PyDict::new(py);
+        for (k, v) in &p.attributes {
+            attributes.set_item(k, to_object(py, v)?)?;
+        }
+        d.set_item("attributes", attributes)?;
+        let tags = PyDict::new(py);
+        for (tag, at) in &p.tags {
+            tags.set_item(tag, datetime(py, *at)?)?;
+        }
+        d.set_item("tags", tags)?;
+        let events = PyList::empty(py);
+        for e in &p.events {
+            let event = PyDict::new(py);
+            event.set_item("name", &e.name)?;
+            event.set_item("at", datetime(py, e.at)?)?;
+            let props = PyDict::new(py);
+            for (k, v) in &e.properties {
+                props.set_item(k, to_object(py, v)?)?;
+            }
+            event.set_item("properties", props)?;
+            events.append(event)?;
+        }
+        d.set_item("events", events)?;
+        let consent = PyDict::new(py);
+        for (channel, decision) in &p.consent {
+            let c = PyDict::new(py);
+            c.set_item("granted", decision.granted)?;
+            c.set_item("at", datetime(py, decision.at)?)?;
+            consent.set_item(channel, c)?;
+        }
+        d.set_item("consent", consent)?;
+        Ok(Some(d))
+    }
+
+    // ---- segments ----
+
+    /// Parses and validates a predicate against this audience.
+    fn predicate(&self, text: &str) -> PyResult<Predicate> {
+        Ok(Predicate {
+            inner: self.read().predicate(text).py_err()?,
+        })
+    }
+
+    /// Defines (or replaces) a named segment from text or a Predicate.
+    fn define(&self, name: &str, predicate: &Bound<'_, PyAny>) -> PyResult<()> {
+        let p = match predicate.cast::<Predicate>() {
+            Ok(p) => p.get().inner.clone(),
+            Err(_) => {
+                let text: &str = predicate.cast::<PyString>()?.to_str()?;
+                segcore::Predicate::parse(text).py_err()?
+            }
+        };
+        self.write().define_segment(name, p).py_err()
+    }
+
+    /// Removes a named segment (refused while others refer to it); returns its definition.
+    fn remove(&self, name: &str) -> PyResult<Predicate> {
+        Ok(Predicate {
+            inner: self.write().remove_segment(name).py_err()?,
+        })
+    }
+
+    /// The named segments and their definitions' text, by name.
+    fn segments(&self) -> Vec<(String, String)> {
+        self.read()
+            .catalog()
+            .iter()
+            .map(|(n, p)| (n.to_owned(), p.to_string()))
+            .collect()
+    }
+
+    // ---- queries (the GIL is released while the core works) ----
+
+    /// How many profiles are in the segment at `now` (default: the current time).
+    #[pyo3(signature = (segment, now = None))]
+    fn count(
+        &self,
+        py: Python<'_>,
+        segment: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
+        let (p, now) = (self.resolve(segment)?, instant_or_now(now)?);
+        py.detach(|| self.read().count(&p, now)).py_err()
+    }
+
+    /// The ids of the segment's members, in the order profiles were first seen.
+    #[pyo3(signature = (segment, now = None))]
+    fn members(
+        &self,
+        py: Python<'_>,
+        segment: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<String>> {
+        let (p, now) = (self.resolve(segment)?, instant_or_now(now)?);
+        py.detach(|| self.read().members(&p, now)).py_err()
+    }
+
+    /// The members' slots as a numpy `uint32` array (handed over, not copied).
+    #[pyo3(signature = (segment, now = None))]
+    fn member_slots<'py>(
+        &self,
+        py: Python<'py>,
+        segment: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let (p, now) = (self.resolve(segment)?, instant_or_now(now)?);
+        let slots = py.detach(|| self.read().member_slots(&p, now)).py_err()?;
+        Ok(PyArray1::from_vec(py, slots))
+    }
+
+    /// Whether one profile is in the segment.
+    #[pyo3(signature = (id, segment, now = None))]
+    fn matches(
+        &self,
+        id: &str,
+        segment: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let (p, now) = (self.resolve(segment)?, instant_or_now(now)?);
+        self.read().matches(id, &p, now).py_err()
+    }
+
+    /// The named segments one profile is in, sorted.
+    #[pyo3(signature = (id, now = None))]
+    fn segments_of(&self, id: &str, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+        let now = instant_or_now(now)?;
+        self.read().segments_of(id, now).py_err()
+    }
+
+    /// Runs the query and returns its plan as text and as a tree of dicts.
+    #[pyo3(signature = (segment, now = None))]
+    fn _explain<'py>(
+        &self,
+        py: Python<'py>,
+        segment: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(String, Bound<'py, PyDict>)> {
+        let (p, now) = (self.resolve(segment)?, instant_or_now(now)?);
+        let explain = py.detach(|| self.read().explain(&p, now)).py_err()?;
+        Ok((explain.to_string(), plan(py, &explain.root)?))
+    }
+
+    // ---- images (pickle) ----
+
+    /// The audience as bytes (`Audience.from_bytes` reads them back).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let bytes = py.detach(|| self.read().to_bytes());
+        PyBytes::new(py, &bytes)
+    }
+
+    /// An audience from `to_bytes`' bytes; damaged bytes raise `CorruptError`.
+    #[classmethod]
+    fn from_bytes<'py>(cls: &Bound<'py, PyType>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let loaded = cls
+            .py()
+            .detach(|| segcore::Audience::from_bytes(data))
+            .py_err()?;
+        let instance = cls.call0()?;
+        *instance.cast::<Audience>()?.get().write() = loaded;
+        Ok(instance)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = slf.get_type().getattr("from_bytes")?;
+        Ok((from_bytes, (slf.get().to_bytes(slf.py()),)))
+    }
+}

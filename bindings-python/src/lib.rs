@@ -1,0 +1,20 @@
+//! `segcore._segcore`: the native half of the `segcore` Python package. It converts
+//! arguments, calls the Rust core, and converts results and errors — nothing else. The Python
+//! half (`python/segcore/`) holds the exception classes, DataFrame reports and notebook views.
+#![deny(missing_docs)]
+
+mod audience;
+mod convert;
+mod errors;
+mod predicate;
+
+use pyo3::prelude::*;
+
+/// The native module, re-exported by `segcore/__init__.py`.
+#[pymodule]
+fn _segcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", segcore::VERSION)?;
+    m.add_class::<audience::Audience>()?;
+    m.add_class::<predicate::Predicate>()?;
+    Ok(())
+}
