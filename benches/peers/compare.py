@@ -4,15 +4,17 @@ B2: customers tagged `interest:running` and `quiz:premium`, in SE or DK, aged 25
 inclusive — counted. B3: customers who purchased at least twice in the last 30 days and spent
 more than 500 over the last 365 days (windows end at `now`, both ends inclusive) — counted.
 
-segcore's figures come from the `peers_data` binary, which builds the shared sample shop, writes
-it as CSV for the peers (customers, and one row per event), and times its own counts. The peers
+segcore's Rust figures come from the `peers_data` binary, which builds the shared sample shop,
+writes it as CSV for the peers (customers, and one row per event), and times its own counts.
+If the Python package is installed (`pip install ./bindings-python`), the same shop is built
+through it and the same counts are timed from Python, with the cost of a trivial call. The peers
 load the data into memory (through Parquet; tags as boolean columns, the event name as a
 categorical) and are timed on the in-memory counts only. Every engine's count must equal
 segcore's, or the script fails.
 
 Usage:  python benches/peers/compare.py [customers] [events per customer]
         (default 10,000,000 customers and 10 events each: 100M events)
-Needs:  pip install polars duckdb pandas pyarrow
+Needs:  pip install polars duckdb pandas pyarrow  (and ./bindings-python for segcore's Python row)
 """
 
 import gc
@@ -37,6 +39,26 @@ def timed(fn, runs):
         result = fn()
         samples.append(time.perf_counter() - start)
     return result, statistics.median(samples) * 1e3
+
+
+def segcore_from_python(customers, per_customer, segcore_rust, runs):
+    """The same shop and questions through the Python package, or None if it is not installed."""
+    try:
+        import segcore
+    except ImportError:
+        return None
+    import timeit
+
+    audience = segcore.Audience.sample_shop(customers, per_customer, minimal=True)
+    now = segcore_rust["now_ms"] / 1000
+    b2 = timed(lambda: audience.count(segcore_rust["b2_text"], now), runs)
+    b3 = timed(lambda: audience.count(segcore_rust["b3_text"], now), max(3, runs // 3))
+    calls = 1_000_000
+    trivial_ns = min(timeit.repeat(lambda: len(audience), number=calls, repeat=5)) / calls * 1e9
+    empty = min(timeit.repeat(lambda: None, number=calls, repeat=5)) / calls * 1e9
+    del audience
+    gc.collect()
+    return b2, b3, trivial_ns - empty
 
 
 def polars_engine(customers_pq, events_pq, now_ms):
@@ -166,6 +188,11 @@ def main():
             "B2": [("segcore (Rust)", segcore["b2"]["count"], segcore["b2"]["median_us"] / 1e3)],
             "B3": [("segcore (Rust)", segcore["b3"]["count"], segcore["b3"]["median_us"] / 1e3)],
         }
+        from_python = segcore_from_python(customers, per_customer, segcore, runs)
+        if from_python is not None:
+            (b2_count, b2_ms), (b3_count, b3_ms), trivial_ns = from_python
+            rows["B2"].append(("segcore (Python)", b2_count, b2_ms))
+            rows["B3"].append(("segcore (Python)", b3_count, b3_ms))
         for name, engine in [("polars", polars_engine), ("DuckDB", duckdb_engine), ("pandas", pandas_engine)]:
             b2, b3 = engine(customers_pq, events_pq, now_ms)
             for question, fn in [("B2", b2), ("B3", b3)]:
@@ -186,6 +213,10 @@ def main():
             print(f"{name:<16}{count:>10}{ms:>11.3f} ms{ms / base:>11.1f}x")
             if count != results[0][1]:
                 wrong.append((question, name, count, results[0][1]))
+    if from_python is None:
+        print("\n(segcore's Python package is not installed here: pip install ./bindings-python)")
+    else:
+        print(f"\nA trivial call from Python (len(audience)) costs {trivial_ns:.0f} ns beyond an empty call.")
     if wrong:
         sys.exit(f"counts differ from segcore's: {wrong}")
 

@@ -405,6 +405,28 @@ impl Audience {
         Ok(instance)
     }
 
+    /// The generated sample shop (seed 42, a year of events up to `segcore.SAMPLE_NOW`, time
+    /// zone Europe/Stockholm), the same as the Rust examples and benchmarks build. `minimal`
+    /// writes only country, age and tags besides the events.
+    #[classmethod]
+    #[pyo3(signature = (customers, events_per_customer = 24, minimal = false))]
+    fn sample_shop<'py>(
+        cls: &Bound<'py, PyType>,
+        customers: usize,
+        events_per_customer: u32,
+        minimal: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut shop = segcore::sample::SampleShop::new(customers);
+        shop.events_per_customer = events_per_customer;
+        if minimal {
+            shop.detail = segcore::sample::ProfileDetail::Minimal;
+        }
+        let built = cls.py().detach(|| shop.build());
+        let instance = cls.call0()?;
+        *instance.cast::<Audience>()?.get().write() = built;
+        Ok(instance)
+    }
+
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {

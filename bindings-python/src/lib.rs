@@ -14,6 +14,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _segcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", segcore::VERSION)?;
+    let now = segcore::sample::SampleShop::new(0).now;
+    m.add("SAMPLE_NOW", now.to_string())?;
     m.add_class::<audience::Audience>()?;
     m.add_class::<predicate::Predicate>()?;
     Ok(())

@@ -152,3 +152,15 @@ def test_predicates_print_and_compare() -> None:
     assert segcore.Predicate.from_json(p.to_json()) == p
     assert hash(segcore.Predicate.parse(str(p))) == hash(p)
     assert segcore.Predicate.parse("segment a or segment b").segment_references() == ["a", "b"]
+
+
+def test_the_sample_shop_is_the_rust_one() -> None:
+    shop = segcore.Audience.sample_shop(2_000, events_per_customer=5, minimal=True)
+    assert len(shop) == 2_000
+    assert shop.time_zone == "Europe/Stockholm"
+    assert segcore.SAMPLE_NOW == "2026-11-01T12:00:00Z"
+    # Minimal profiles: country, age and tags only.
+    attributes = shop.profile("c0000000")["attributes"]  # type: ignore[index]
+    assert set(attributes) == {"country", "age"}
+    full = segcore.Audience.sample_shop(50)
+    assert "email" in full.schema()["attributes"]

@@ -793,10 +793,10 @@ impl<'a> Matcher<'a> {
             matched.or_inplace(&out);
             steps.push(s);
         }
+        // Saturating: an estimate may be "everyone" (u64::MAX), as for `tag all []`.
         let estimated = steps
             .iter()
-            .map(|s| s.estimated)
-            .sum::<u64>()
+            .fold(0u64, |sum, s| sum.saturating_add(s.estimated))
             .min(input.cardinality());
         let s = step(
             "or".into(),

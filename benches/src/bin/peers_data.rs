@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (b3_count, b3) = time_count(&audience, &audience.predicate(B3)?, shop.now, 21)?;
     println!(
         "{{\"customers\": {customers}, \"events\": {total_events}, \"build_s\": {build_s:.1}, \
-         \"peak_rss_bytes\": {built_rss}, \
+                  \"peak_rss_bytes\": {built_rss}, \"b2_text\": {B2:?}, \"b3_text\": {B3:?}, \
          \"now_ms\": {}, \"b2\": {{\"count\": {b2_count}, \"median_us\": {:.1}, \"min_us\": {:.1}}}, \
          \"b3\": {{\"count\": {b3_count}, \"median_us\": {:.1}, \"min_us\": {:.1}}}}}",
         shop.now.as_millisecond(),

@@ -31,7 +31,7 @@ from ._errors import (
     UnknownNameError,
 )
 from ._segcore import Audience as _NativeAudience
-from ._segcore import Predicate, __version__
+from ._segcore import SAMPLE_NOW, Predicate, __version__
 
 
 def _frame(columns: dict[str, list[Any]]) -> Any:
@@ -143,6 +143,7 @@ class Audience(_NativeAudience):
 
 __all__ = [
     "__version__",
+    "SAMPLE_NOW",
     "Audience",
     "Predicate",
     "Explain",

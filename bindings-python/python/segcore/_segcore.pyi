@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+SAMPLE_NOW: str
 
 Instant: TypeAlias = datetime | str | int | float
 Value: TypeAlias = str | bool | int | float | datetime | Sequence[str]
@@ -65,3 +66,7 @@ class Audience:
     def to_bytes(self) -> bytes: ...
     @classmethod
     def from_bytes(cls: type[_A], data: bytes) -> _A: ...
+    @classmethod
+    def sample_shop(
+        cls: type[_A], customers: int, events_per_customer: int = 24, minimal: bool = False
+    ) -> _A: ...
