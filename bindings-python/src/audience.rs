@@ -10,10 +10,11 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
-use segcore::{AttrType, Event, PlanStep};
+use segcore::{AttrType, Event, PlanStep, Value};
 
 use crate::convert::{datetime, instant_or_now, to_object, value};
 use crate::errors::IntoPy;
+use crate::loads;
 use crate::predicate::Predicate;
 
 /// Profiles with typed attributes, tags, events and consent, and named segments over them.
@@ -275,6 +276,115 @@ impl Audience {
         }
         d.set_item("consent", consent)?;
         Ok(Some(d))
+    }
+
+    // ---- bulk loads (see loads.rs) ----
+
+    /// Loads profiles from a table: one row a profile, `id` its id column, `tags` an optional
+    /// column of tag lists (added at `tagged_at`, default now), every other column an
+    /// attribute. Returns the number of rows loaded; `progress(rows_so_far)` is called after
+    /// each batch.
+    #[pyo3(signature = (table, id = "id", tags = None, tagged_at = None, progress = None))]
+    fn _load_profiles(
+        &self,
+        py: Python<'_>,
+        table: &Bound<'_, PyAny>,
+        id: &str,
+        tags: Option<&str>,
+        tagged_at: Option<&Bound<'_, PyAny>>,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let tagged_at = instant_or_now(tagged_at)?;
+        let mut reader = loads::stream(table)?;
+        let mut done = 0;
+        while let Some(batch) = loads::next_batch(&mut reader)? {
+            let ids = loads::required_strings(loads::column(&batch, id)?, id)?;
+            let tag_lists = match tags {
+                Some(t) => Some(loads::values(loads::column(&batch, t)?, t)?),
+                None => None,
+            };
+            let mut attributes = Vec::new();
+            for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+                let name = field.name();
+                if name != id && Some(name.as_str()) != tags {
+                    attributes.push((name.clone(), loads::values(array, name)?));
+                }
+            }
+            let written = py.detach(|| {
+                let mut audience = self.write();
+                for (r, id) in ids.iter().enumerate() {
+                    let row = attributes
+                        .iter()
+                        .filter_map(|(k, column)| column[r].clone().map(|v| (k.as_str(), v)));
+                    let held = match tag_lists.as_ref().and_then(|lists| lists[r].as_ref()) {
+                        Some(Value::List(held)) => held.clone(),
+                        Some(Value::String(one)) => vec![one.clone()],
+                        Some(_) => {
+                            let why = "the tags column holds lists of tags".to_owned();
+                            return Err((segcore::Error::InvalidValue(why), r));
+                        }
+                        None => Vec::new(),
+                    };
+                    audience
+                        .upsert_tagged(id, row, &held, tagged_at)
+                        .map_err(|e| (e, r))?;
+                }
+                Ok(())
+            });
+            if let Err((e, r)) = written {
+                return Err(loads::row_error(py, e, done + r));
+            }
+            done += ids.len();
+            if let Some(progress) = progress {
+                progress.call1((done,))?;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Loads events from a table: one row an event, with its profile's `id`, its `name` and
+    /// `time` (timestamps, dates, RFC 3339 strings or epoch seconds); numeric columns become
+    /// the event's values, string columns its properties. Returns the number of rows loaded.
+    #[pyo3(signature = (table, id = "id", name = "name", time = "time", progress = None))]
+    fn _load_events(
+        &self,
+        py: Python<'_>,
+        table: &Bound<'_, PyAny>,
+        id: &str,
+        name: &str,
+        time: &str,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let mut reader = loads::stream(table)?;
+        let mut done = 0;
+        while let Some(batch) = loads::next_batch(&mut reader)? {
+            let ids = loads::required_strings(loads::column(&batch, id)?, id)?;
+            let names = loads::required_strings(loads::column(&batch, name)?, name)?;
+            let times = loads::required_instants(loads::column(&batch, time)?, time)?;
+            let mut properties = Vec::new();
+            for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+                let key = field.name();
+                if key != id && key != name && key != time {
+                    properties.push((key.clone(), loads::values(array, key)?));
+                }
+            }
+            let written = py.detach(|| {
+                let mut audience = self.write();
+                for (r, id) in ids.iter().enumerate() {
+                    let event = loads::event(&names[r], times[r], r, &properties);
+                    audience.track(id, event).map_err(|e| (e, r))?;
+                }
+                Ok(())
+            });
+            if let Err((e, r)) = written {
+                return Err(loads::row_error(py, e, done + r));
+            }
+            done += ids.len();
+            if let Some(progress) = progress {
+                progress.call1((done,))?;
+            }
+        }
+        Ok(done)
     }
 
     // ---- segments ----

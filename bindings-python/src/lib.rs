@@ -6,6 +6,7 @@
 mod audience;
 mod convert;
 mod errors;
+mod loads;
 mod predicate;
 
 use pyo3::prelude::*;

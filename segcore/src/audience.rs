@@ -192,6 +192,30 @@ impl Audience {
         Ok(slot)
     }
 
+    /// [`Audience::upsert`] and [`Audience::tag`] as one write, for bulk loads: the attributes
+    /// and every tag are checked first, so on error nothing changes.
+    pub fn upsert_tagged<K, I>(
+        &mut self,
+        id: &str,
+        attributes: I,
+        tags: &[String],
+        at: Timestamp,
+    ) -> Result<u32>
+    where
+        K: AsRef<str>,
+        I: IntoIterator<Item = (K, Value)>,
+    {
+        for tag in tags {
+            check_tag(tag)?;
+        }
+        let slot = self.upsert(id, attributes)?;
+        for tag in tags {
+            // Checked above, and the id by `upsert`: this cannot fail.
+            self.tag(id, tag, at)?;
+        }
+        Ok(slot)
+    }
+
     /// Removes one attribute value from a profile. Returns whether it had one.
     pub fn unset(&mut self, id: &str, attribute: &str) -> Result<bool> {
         let slot = self.existing(id)?;

@@ -493,3 +493,25 @@ fn value_errors_explain_themselves() {
         );
     }
 }
+
+#[test]
+fn a_tagged_upsert_is_one_write() {
+    let mut a = Audience::new();
+    let tags = ["vip".to_owned(), "interest:run".to_owned()];
+    a.upsert_tagged("ada", [("age", Value::from(30))], &tags, now())
+        .unwrap();
+    let ada = a.profile("ada").unwrap();
+    assert_eq!(ada.tags.len(), 2);
+    assert!(a.schema().has_tag_namespace("interest"));
+    let bad = ["ok".to_owned(), "bad*".to_owned()];
+    let e = a
+        .upsert_tagged("bob", [("age", Value::from(40))], &bad, now())
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_value");
+    assert!(a.profile("bob").is_none());
+    let e = a
+        .upsert_tagged("bob", [("age", Value::from("x"))], &tags, now())
+        .unwrap_err();
+    assert_eq!(e.kind(), "schema");
+    assert!(a.profile("bob").is_none());
+}

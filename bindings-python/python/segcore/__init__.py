@@ -47,6 +47,36 @@ def _frame(columns: dict[str, list[Any]]) -> Any:
     return pandas.DataFrame(columns)
 
 
+class _progress:
+    """A tqdm bar fed by a load's per-batch callback, when asked for and tqdm is installed."""
+
+    def __init__(self, table: Any, wanted: bool, unit: str) -> None:
+        self.bar: Any = None
+        if wanted:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                total = len(table) if hasattr(table, "__len__") else None
+                self.bar = tqdm(total=total, unit=f" {unit}")
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return None
+        done = [0]
+
+        def update(rows: int) -> None:
+            self.bar.update(rows - done[0])
+            done[0] = rows
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 class Explain:
     """A query's plan as run: each step's method, input size, estimated and actual sizes and
     time. ``str()`` prints it as a tree; ``to_frame()`` gives one row per step."""
@@ -104,6 +134,38 @@ class Audience(_NativeAudience):
     Wherever a segment is expected, pass a defined segment's name, a predicate's text, or a
     :class:`Predicate`. ``now`` defaults to the current time; pass it for reproducible answers.
     """
+
+    def load_profiles(
+        self,
+        table: Any,
+        id: str = "id",
+        tags: str | None = None,
+        tagged_at: Any = None,
+        progress: bool = False,
+    ) -> int:
+        """Loads profiles from a table with the Arrow C stream interface (a pandas 2.2+ or
+        polars DataFrame, a pyarrow Table): one row a profile, ``id`` its id column, ``tags``
+        an optional column of tag lists (added at ``tagged_at``, default now), every other
+        column an attribute; nulls are no value. Returns the number of rows loaded.
+
+        With ``progress=True`` and tqdm installed, a progress bar follows the load."""
+        with _progress(table, progress, "profiles") as update:
+            return self._load_profiles(table, id, tags, tagged_at, update)
+
+    def load_events(
+        self,
+        table: Any,
+        id: str = "id",
+        name: str = "name",
+        time: str = "time",
+        progress: bool = False,
+    ) -> int:
+        """Loads events from a table: one row an event, with its profile's ``id``, its
+        ``name`` and ``time`` (timestamps, dates, RFC 3339 strings or epoch seconds); numeric
+        columns become the event's values, string columns its properties, nulls nothing.
+        Returns the number of rows loaded."""
+        with _progress(table, progress, "events") as update:
+            return self._load_events(table, id, name, time, update)
 
     def explain(self, segment: str | Predicate, now: Any = None) -> Explain:
         """Runs the query and returns its plan (see :class:`Explain`)."""
