@@ -44,9 +44,10 @@ impl Ord for NumKey {
     }
 }
 
-/// Value → members, by the attribute's type. Timestamps have no value index yet, and strings
-/// lose theirs when they turn out to be nearly unique (emails, ids): a set per value would cost
-/// more than it saves. Tests on either run on the candidates the other conditions leave.
+/// Value → members, by the attribute's type. Strings lose theirs when they turn out to be
+/// nearly unique (emails, ids): a set per value would cost more than it saves; tests on them run
+/// on the candidates the other conditions leave. Timestamps are nearly unique by nature, so
+/// they are kept per UTC day: a time test's members are among the days it touches.
 #[derive(Debug, Clone)]
 pub(crate) enum Values {
     Strings(HashMap<String, Bitmap>),
@@ -55,7 +56,8 @@ pub(crate) enum Values {
     Bools([Bitmap; 2]),
     /// Element → members whose list holds it.
     Lists(HashMap<String, Bitmap>),
-    Timestamps,
+    /// UTC day (days since the epoch) → members whose value falls on it.
+    Timestamps(BTreeMap<i64, Bitmap>),
     /// Strings with too many distinct values to index.
     Unindexed,
 }
@@ -107,7 +109,7 @@ impl AttributeIndex {
             Value::Number(_) => Values::Numbers(BTreeMap::new()),
             Value::Bool(_) => Values::Bools([Bitmap::new(), Bitmap::new()]),
             Value::List(_) => Values::Lists(HashMap::new()),
-            Value::Timestamp(_) => Values::Timestamps,
+            Value::Timestamp(_) => Values::Timestamps(BTreeMap::new()),
         };
         let at_most = matches!(values, Values::Numbers(_)).then(BTreeMap::new);
         AttributeIndex {
@@ -145,6 +147,9 @@ impl AttributeIndex {
                 }
             }
             (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].add(slot),
+            (Values::Timestamps(days), Value::Timestamp(t)) => {
+                days.entry(day_of(t.as_nanosecond())).or_default().add(slot);
+            }
             (Values::Lists(m), Value::List(items)) => {
                 for item in items {
                     add_to(m, item, slot);
@@ -177,6 +182,15 @@ impl AttributeIndex {
                 }
             }
             (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].remove(slot),
+            (Values::Timestamps(days), Value::Timestamp(t)) => {
+                let day = day_of(t.as_nanosecond());
+                if let Some(set) = days.get_mut(&day) {
+                    set.remove(slot);
+                    if set.is_empty() {
+                        days.remove(&day);
+                    }
+                }
+            }
             (Values::Lists(m), Value::List(items)) => {
                 for item in items {
                     remove_from(m, item, slot);

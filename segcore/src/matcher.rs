@@ -877,7 +877,46 @@ impl<'a> Matcher<'a> {
                 },
             ),
             Predicate::Attribute { name, test } if !matches!(test, Test::Missing) => {
-                Some(lazy(present(name)))
+                match ix.attributes.get(name).map(|a| &a.values) {
+                    Some(Values::Timestamps(days)) => match self.time_days(test) {
+                        Some(Some(range)) => Some(lazy(days.range(range).map(|(_, s)| s))),
+                        Some(None) => Some(IndexSet::Owned(Bitmap::new())),
+                        None => Some(lazy(present(name))),
+                    },
+                    _ => Some(lazy(present(name))),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The UTC days a time test can hold on (a superset: days it covers in part included;
+    /// `Some(None)`: no day), or `None` if it is not bounded that way (`!=`, lists, a non-time
+    /// literal).
+    fn time_days(&self, test: &Test) -> Option<Option<(Bound<i64>, Bound<i64>)>> {
+        let time = |l: &Literal| match l {
+            Literal::Time(t) => self.reference.time(*t),
+            _ => None,
+        };
+        let day = |ns| Bound::Included(day_of(ns));
+        match test {
+            Test::Cmp { op, value } => {
+                let at = time(value)?;
+                match op {
+                    CmpOp::Lt | CmpOp::Le => Some(Some((Bound::Unbounded, day(at)))),
+                    CmpOp::Gt | CmpOp::Ge => Some(Some((day(at), Bound::Unbounded))),
+                    CmpOp::Eq => Some(Some((day(at), day(at)))),
+                    CmpOp::Ne => None,
+                }
+            }
+            Test::Between { low, high } => {
+                let (low, high) = (time(low)?, time(high)?);
+                // A reversed range holds on no day (and must not reach BTreeMap::range).
+                Some((low <= high).then(|| (day(low), day(high))))
+            }
+            Test::Within(w) => {
+                let w = self.reference.window(*w);
+                Some((w.start <= w.end).then(|| (day(w.start), day(w.end))))
             }
             _ => None,
         }

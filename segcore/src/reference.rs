@@ -247,7 +247,8 @@ impl<'a> Reference<'a> {
             .or_insert_with(|| w.resolve(self.now, &self.audience.time_zone))
     }
 
-    fn time(&self, t: TimeRef) -> Option<Nanos> {
+    /// A time literal resolved at this evaluator's `now` (cached).
+    pub(crate) fn time(&self, t: TimeRef) -> Option<Nanos> {
         *self
             .times
             .borrow_mut()

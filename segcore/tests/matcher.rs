@@ -206,3 +206,42 @@ fn tallied_sums_add_in_time_order() {
         assert_eq!(plan.root.method, segcore::Method::Tally, "{text}: {plan}");
     }
 }
+
+/// Timestamp attributes are narrowed to the UTC days a test touches; values on those edge
+/// days, on both sides of the edge, must still be decided exactly.
+#[test]
+fn timestamp_tests_decide_their_edge_days_exactly() {
+    use segcore::{Audience, Value};
+    let now: jiff::Timestamp = "2024-03-31T12:00:00Z".parse().unwrap();
+    let mut a = Audience::with_time_zone("Europe/Stockholm").unwrap();
+    let mut i = 0;
+    for days in [0, 30, 90, 120] {
+        for hours in [-13, -11, -1, 0, 1, 11, 13] {
+            let at = now
+                .checked_sub(jiff::SignedDuration::from_hours(days * 24 - hours))
+                .unwrap();
+            a.upsert(&format!("p{i}"), [("signed_up_at", Value::Timestamp(at))])
+                .unwrap();
+            i += 1;
+        }
+    }
+    a.upsert("none", [("age", Value::from(1))]).unwrap();
+    for text in [
+        "signed_up_at before 90d ago",
+        "signed_up_at <= 90d ago",
+        "signed_up_at after 30d ago",
+        "signed_up_at >= 30d ago",
+        "signed_up_at == 30d ago",
+        "signed_up_at != 30d ago",
+        "signed_up_at between 120d ago and 90d ago",
+        "signed_up_at between 90d ago and 120d ago",
+        "signed_up_at within last 30d",
+        "signed_up_at within this month",
+        "signed_up_at within last 2 calendar months",
+        "signed_up_at before @2024-01-01",
+    ] {
+        let p = a.predicate(text).unwrap();
+        let reference = a.member_slots_by_reference(&p, now).unwrap();
+        assert_eq!(a.member_slots(&p, now).unwrap(), reference, "{text}");
+    }
+}

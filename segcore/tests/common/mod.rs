@@ -49,6 +49,7 @@ pub struct ProfileSpec {
     pub country: Option<&'static str>,
     pub newsletter: Option<bool>,
     pub interests: Option<Vec<&'static str>>,
+    /// Seconds from now.
     pub signed_up: Option<i64>,
     pub tags: Vec<(&'static str, i64)>,
     pub events: Vec<(&'static str, i64, Option<f64>, Option<&'static str>)>,
@@ -90,7 +91,15 @@ pub fn profile_spec() -> impl Strategy<Value = ProfileSpec> {
                 vec!["yoga", "Hiking", "tech"],
                 0..3,
             )),
-            prop::option::of(-400i64..10),
+            // Seconds from now: whole days (on window and literal edges) or anywhere in a day.
+            prop::option::of(prop_oneof![
+                (-400i64..10).prop_map(|d| d * 86_400),
+                -400 * 86_400i64..10 * 86_400,
+                // Within half a day of the leaves' edges, so an edge's day holds values on
+                // both sides of it.
+                prop::sample::select(vec![-120i64, -90, -30, 0])
+                    .prop_flat_map(|d| d * 86_400 - 43_200..d * 86_400 + 43_200),
+            ]),
         ),
         prop::sample::subsequence(
             vec!["vip", "interest:a", "interest:b", "churn", "interests:x"],
@@ -186,7 +195,7 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
             attrs.push(("interests", Value::from(items.clone())));
         }
         if let Some(d) = s.signed_up {
-            attrs.push(("signed_up_at", days_from_now(d).into()));
+            attrs.push(("signed_up_at", seconds_from_now(d).into()));
         }
         if let Some((lat, lon)) = s.location {
             attrs.push(("latitude", lat.into()));
@@ -367,6 +376,10 @@ pub fn valid_leaf() -> impl Strategy<Value = String> {
         s(vec![
             "signed_up_at within last 30d",
             "signed_up_at before 90d ago",
+            "signed_up_at after 30d ago",
+            "signed_up_at <= 90d ago",
+            "signed_up_at between 120d ago and 90d ago",
+            "signed_up_at != 90d ago",
             "signed_up_at within this month",
             "signed_up_at missing",
         ]),
