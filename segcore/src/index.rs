@@ -212,6 +212,9 @@ pub(crate) struct Indexes {
     pub tags: BTreeMap<String, Bitmap>,
     /// Event name id → profiles with at least one such event (at any time).
     pub events: HashMap<u32, Bitmap>,
+    /// (event name id, property key id, interned string value id) → profiles with at least
+    /// one such event, at any time: `did purchase where sku == "A12"` can only match them.
+    pub event_strings: HashMap<(u32, u32, u32), Bitmap>,
     /// Event name id → UTC day (days since the epoch) → that day's events.
     pub event_days: HashMap<u32, BTreeMap<i64, DayBucket>>,
     /// Channel → profiles whose latest decision grants consent.
@@ -274,15 +277,23 @@ impl Indexes {
         }
     }
 
-    /// Records that `slot` did `event` at `at`, with these numeric properties (key ids).
+    /// Records that `slot` did `event` at `at`, with these numeric properties (key ids) and
+    /// string properties (key id, value id).
     pub fn add_event(
         &mut self,
         event: u32,
         at: jiff::Timestamp,
         slot: u32,
         numbers: &[(u32, f64)],
+        strings: &[(u32, u32)],
     ) {
         self.events.entry(event).or_default().add(slot);
+        for &(key, value) in strings {
+            self.event_strings
+                .entry((event, key, value))
+                .or_default()
+                .add(slot);
+        }
         let ns = at.as_nanosecond();
         self.event_days
             .entry(event)
@@ -293,9 +304,23 @@ impl Indexes {
     }
 
     /// Forgets that `slot` did `event` at `at` (it is being erased).
-    pub fn remove_event(&mut self, event: u32, at: jiff::Timestamp, slot: u32) {
+    pub fn remove_event(
+        &mut self,
+        event: u32,
+        at: jiff::Timestamp,
+        slot: u32,
+        strings: &[(u32, u32)],
+    ) {
         if let Some(set) = self.events.get_mut(&event) {
             set.remove(slot);
+        }
+        for &(key, value) in strings {
+            if let Some(set) = self.event_strings.get_mut(&(event, key, value)) {
+                set.remove(slot);
+                if set.is_empty() {
+                    self.event_strings.remove(&(event, key, value));
+                }
+            }
         }
         if let Some(days) = self.event_days.get_mut(&event) {
             let ns = at.as_nanosecond();

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::explain::{Method, PlanStep};
 use crate::index::{at_most, day_of, Bitmap, DayBucket, Indexes, NumKey, Values, DAY_NS};
 use crate::language::{
-    AggFunc, CmpOp, CountTest, Interval, Literal, Name, Predicate, Test, Window,
+    AggFunc, CmpOp, CountTest, Filter, Interval, Literal, Name, Predicate, Test, Window,
 };
 use crate::reference::{text_test, Accumulator, Reference};
 use crate::Audience;
@@ -830,14 +830,25 @@ impl<'a> Matcher<'a> {
         let ix = self.index();
         let present = |name: &str| ix.attributes.get(name).map(|a| &a.present);
         match p {
-            Predicate::Event { event, window, .. } | Predicate::Aggregate { event, window, .. } => {
+            Predicate::Event {
+                event,
+                window,
+                filter,
+                ..
+            }
+            | Predicate::Aggregate {
+                event,
+                window,
+                filter,
+                ..
+            } => {
                 if self.reference.holds_without_events(p) {
                     return None;
                 }
                 // Events outside the window do not count, so only profiles active in it can
                 // match a condition that fails with no events.
                 let Some(window) = window else {
-                    return Some(lazy(self.ever_did(event)));
+                    return Some(self.with_filters(lazy(self.ever_did(event)), event, filter));
                 };
                 let Some(w) = self.visible(window) else {
                     return Some(IndexSet::Owned(Bitmap::new()));
@@ -851,17 +862,18 @@ impl<'a> Matcher<'a> {
                 // Many days and few candidates: uniting the days would cost more than testing
                 // the candidates who ever did the event.
                 let rows: u64 = days.iter().map(|d| d.cardinality()).sum();
-                if days.len() > 8 && input.cardinality().saturating_mul(8) < rows {
-                    Some(lazy(self.ever_did(event)))
+                let active = if days.len() > 8 && input.cardinality().saturating_mul(8) < rows {
+                    lazy(self.ever_did(event))
                 } else {
-                    Some(IndexSet::Union(days))
-                }
+                    IndexSet::Union(days)
+                };
+                Some(self.with_filters(active, event, filter))
             }
-            Predicate::Occurrence { event, .. } => {
+            Predicate::Occurrence { event, filter, .. } => {
                 if self.reference.holds_without_events(p) {
                     return None;
                 }
-                Some(lazy(self.ever_did(event)))
+                Some(self.with_filters(lazy(self.ever_did(event)), event, filter))
             }
             Predicate::Tag {
                 tag,
@@ -888,6 +900,58 @@ impl<'a> Matcher<'a> {
             }
             _ => None,
         }
+    }
+
+    /// `active` narrowed further by the `where` filters that compare a string property for
+    /// equality (`== "x"`, `in [...]`): a profile can only match if it ever had such an event.
+    fn with_filters(&self, active: IndexSet<'a>, event: &str, filter: &[Filter]) -> IndexSet<'a> {
+        let sets = self.filter_sets(event, filter);
+        match active {
+            IndexSet::Union(parts) if !sets.is_empty() => {
+                IndexSet::Intersection(std::iter::once(parts).chain(sets).collect())
+            }
+            other => other,
+        }
+    }
+
+    /// For each equality filter on strings, the sets of profiles that ever had `event` with
+    /// one of its values (none if the property or value never occurred).
+    fn filter_sets(&self, event: &str, filter: &[Filter]) -> Vec<Vec<&'a Bitmap>> {
+        let store = &self.audience.store;
+        let Some(event) = store.event_names.get(event) else {
+            return Vec::new();
+        };
+        fn strings(items: &[Literal]) -> Option<Vec<&str>> {
+            items
+                .iter()
+                .map(|l| match l {
+                    Literal::String(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect()
+        }
+        filter
+            .iter()
+            .filter_map(|f| {
+                let values = match &f.test {
+                    Test::Cmp {
+                        op: CmpOp::Eq,
+                        value: Literal::String(s),
+                    } => vec![s.as_str()],
+                    Test::In(items) => strings(items)?,
+                    _ => return None,
+                };
+                let Some(key) = store.keys.get(&f.key) else {
+                    return Some(Vec::new());
+                };
+                let sets = values
+                    .iter()
+                    .filter_map(|v| store.prop_strings.get(v))
+                    .filter_map(|v| self.index().event_strings.get(&(event, key, v)))
+                    .collect();
+                Some(sets)
+            })
+            .collect()
     }
 
     /// The UTC days a time test can hold on (a superset: days it covers in part included;

@@ -55,6 +55,21 @@ pub(crate) enum PropValue {
     String(u32),
 }
 
+/// An event's properties as the index takes them: numbers (key, value), strings (key, value id).
+type SplitProps = (Vec<(u32, f64)>, Vec<(u32, u32)>);
+
+fn split_props(props: &[(u32, PropValue)]) -> SplitProps {
+    let mut numbers = Vec::new();
+    let mut strings = Vec::new();
+    for &(key, value) in props {
+        match value {
+            PropValue::Number(x) => numbers.push((key, x)),
+            PropValue::String(id) => strings.push((key, id)),
+        }
+    }
+    (numbers, strings)
+}
+
 /// Where `id` is in `pairs` sorted by id: `Ok(index)`, or `Err(where it would go)`.
 fn position<V>(pairs: &[(u32, V)], id: u32) -> Result<usize, usize> {
     pairs.binary_search_by_key(&id, |(k, _)| *k)
@@ -240,14 +255,9 @@ impl Store {
             })
             .collect();
         props.sort_by_key(|(k, _)| *k);
-        let numbers: Vec<(u32, f64)> = props
-            .iter()
-            .filter_map(|(k, v)| match v {
-                PropValue::Number(x) => Some((*k, *x)),
-                PropValue::String(_) => None,
-            })
-            .collect();
-        self.index.add_event(name, event.at, slot, &numbers);
+        let (numbers, strings) = split_props(&props);
+        self.index
+            .add_event(name, event.at, slot, &numbers, &strings);
         let record = self.record_mut(slot);
         let stored = StoredEvent {
             name,
@@ -283,7 +293,9 @@ impl Store {
                 .set_consent(self.channels.name(*channel), slot, false);
         }
         for event in &record.events {
-            self.index.remove_event(event.name, event.at, slot);
+            let (_, strings) = split_props(record.props_of(event));
+            self.index
+                .remove_event(event.name, event.at, slot, &strings);
         }
         self.index.live.remove(slot);
         self.live -= 1;
