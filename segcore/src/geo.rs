@@ -1,7 +1,7 @@
 //! Great-circle distance for `within 50km of (lat, lon)`.
 
 /// Mean Earth radius in kilometres (IUGG).
-const EARTH_RADIUS_KM: f64 = 6371.0088;
+pub(crate) const EARTH_RADIUS_KM: f64 = 6371.0088;
 
 /// The haversine distance in kilometres between two points given in degrees.
 pub(crate) fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {

@@ -77,8 +77,17 @@ pub(crate) struct AttributeIndex {
     /// the profiles whose value is at most `v`. Any range is then one set minus another,
     /// however many values it spans. Dropped for good past [`RANGE_ENCODE_LIMIT`] values.
     pub at_most: Option<BTreeMap<NumKey, Bitmap>>,
+    /// For numbers past [`RANGE_ENCODE_LIMIT`] distinct values (coordinates, amounts): the
+    /// members per bucket of width 0.1, so a band of values (a latitude band around a point)
+    /// is a union of a few sets rather than one per distinct value.
+    pub coarse: Option<BTreeMap<i64, Bitmap>>,
     /// [`STRING_VALUE_LIMIT`], lowered in tests.
     string_limit: usize,
+}
+
+/// The coarse bucket of a number: tenths, rounded down (saturating for huge values).
+fn bucket(x: f64) -> i64 {
+    (x * 10.0).floor() as i64
 }
 
 /// Adds `slot` to the set at `key`, allocating the key only the first time it is seen.
@@ -117,7 +126,40 @@ impl AttributeIndex {
             values,
             string_limit,
             at_most,
+            coarse: None,
         }
+    }
+
+    /// Sets whose union holds every profile with a number in `[low, high]` (and possibly
+    /// others): coarse buckets for continuous numbers, the value sets otherwise. `None` if
+    /// the attribute does not hold numbers.
+    pub fn number_band(&self, low: f64, high: f64) -> Option<Vec<&Bitmap>> {
+        let Values::Numbers(values) = &self.values else {
+            return None;
+        };
+        if low.is_nan() || high.is_nan() || low > high {
+            return Some(Vec::new());
+        }
+        Some(match &self.coarse {
+            Some(buckets) => buckets
+                .range(bucket(low)..=bucket(high))
+                .map(|(_, s)| s)
+                .collect(),
+            None => values
+                .range(NumKey::new(low)..=NumKey::new(high))
+                .map(|(_, s)| s)
+                .collect(),
+        })
+    }
+
+    /// The smallest and largest numbers held, if any.
+    pub fn number_bounds(&self) -> Option<(f64, f64)> {
+        let Values::Numbers(values) = &self.values else {
+            return None;
+        };
+        let low = values.keys().next()?.0;
+        let high = values.keys().next_back()?.0;
+        Some((low, high))
     }
 
     fn add(&mut self, slot: u32, value: &Value) {
@@ -134,6 +176,18 @@ impl AttributeIndex {
                 m.entry(key).or_default().add(slot);
                 if m.len() > RANGE_ENCODE_LIMIT {
                     self.at_most = None;
+                }
+                match &mut self.coarse {
+                    // Kept from then on, even if values later drop below the limit.
+                    Some(buckets) => buckets.entry(bucket(*x)).or_default().add(slot),
+                    None if m.len() > RANGE_ENCODE_LIMIT => {
+                        let mut buckets: BTreeMap<i64, Bitmap> = BTreeMap::new();
+                        for (value, set) in m.iter() {
+                            buckets.entry(bucket(value.0)).or_default().or_inplace(set);
+                        }
+                        self.coarse = Some(buckets);
+                    }
+                    None => {}
                 }
                 if let Some(cumulative) = &mut self.at_most {
                     if !cumulative.contains_key(&key) {
@@ -168,6 +222,14 @@ impl AttributeIndex {
                 if let Some(cumulative) = &mut self.at_most {
                     for (_, set) in cumulative.range_mut(key..) {
                         set.remove(slot);
+                    }
+                }
+                if let Some(buckets) = &mut self.coarse {
+                    if let Some(set) = buckets.get_mut(&bucket(*x)) {
+                        set.remove(slot);
+                        if set.is_empty() {
+                            buckets.remove(&bucket(*x));
+                        }
                     }
                 }
                 if let Some(set) = m.get_mut(&key) {

@@ -15,9 +15,12 @@ use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 use crate::explain::{Method, PlanStep};
-use crate::index::{at_most, day_of, Bitmap, DayBucket, Indexes, NumKey, Values, DAY_NS};
+use crate::geo::EARTH_RADIUS_KM;
+use crate::index::{
+    at_most, day_of, AttributeIndex, Bitmap, DayBucket, Indexes, NumKey, Values, DAY_NS,
+};
 use crate::language::{
-    AggFunc, CmpOp, CountTest, Filter, Interval, Literal, Name, Predicate, Test, Window,
+    AggFunc, CmpOp, CountTest, Filter, Interval, Literal, Name, Near, Predicate, Test, Window,
 };
 use crate::reference::{text_test, Accumulator, Reference};
 use crate::Audience;
@@ -57,6 +60,55 @@ fn step(
 
 fn skipped(p: &Predicate) -> PlanStep {
     step(p.to_string(), Method::Skipped, 0, 0, 0, Vec::new())
+}
+
+/// The profiles whose coordinates fall in a box around `within r of (lat, lon)` — a band of
+/// latitudes and, unless the circle nears a pole or the date line, a band of longitudes — as
+/// a superset of the circle for the distance test to decide. `None` when the box would not
+/// be a superset: values outside plain degree ranges (the distance is periodic in them), or a
+/// radius of a quarter of the globe or more.
+fn near_box<'a>(
+    near: &Near,
+    lat: &'a AttributeIndex,
+    lon: &'a AttributeIndex,
+) -> Option<IndexSet<'a>> {
+    let (lat_min, lat_max) = lat.number_bounds()?;
+    let (lon_min, lon_max) = lon.number_bounds()?;
+    let plain = |x: f64, limit: f64| (-limit..=limit).contains(&x);
+    let plain_degrees = plain(lat_min, 90.0)
+        && plain(lat_max, 90.0)
+        && plain(lon_min, 180.0)
+        && plain(lon_max, 180.0)
+        && plain(near.latitude, 90.0)
+        && plain(near.longitude, 180.0);
+    if !plain_degrees {
+        return None;
+    }
+    // A point within angular distance `angle` of the centre differs from it by at most `angle`
+    // in latitude, and by at most asin(sin(angle) / cos(latitude)) in longitude while the
+    // circle stays clear of the poles. A margin covers rounding in the distance test.
+    let angle = near.radius * near.unit.kilometres() / EARTH_RADIUS_KM;
+    // Also refuses NaN.
+    if angle.partial_cmp(&std::f64::consts::FRAC_PI_2) != Some(std::cmp::Ordering::Less) {
+        return None;
+    }
+    const MARGIN_DEGREES: f64 = 1e-6;
+    let dlat = angle.max(0.0).to_degrees() + MARGIN_DEGREES;
+    let latitudes = lat.number_band(near.latitude - dlat, near.latitude + dlat)?;
+    let farthest = near.latitude.abs() + dlat;
+    let longitudes = if farthest < 89.0 {
+        let ratio = (angle.max(0.0).sin() / farthest.to_radians().cos()).min(1.0);
+        let dlon = ratio.asin().to_degrees() + MARGIN_DEGREES;
+        let (west, east) = (near.longitude - dlon, near.longitude + dlon);
+        if west >= -180.0 && east <= 180.0 {
+            lon.number_band(west, east)?
+        } else {
+            vec![&lon.present]
+        }
+    } else {
+        vec![&lon.present]
+    };
+    Some(IndexSet::Intersection(vec![latitudes, longitudes]))
 }
 
 /// Day buckets wholly inside a window, and those it covers in part with their first instant.
@@ -879,15 +931,16 @@ impl<'a> Matcher<'a> {
                 tag,
                 within: Some(_),
             } => Some(IndexSet::Union(ix.tag_sets(tag))),
-            Predicate::Near(near) => Some(
-                match (
-                    present(&near.latitude_attribute),
-                    present(&near.longitude_attribute),
-                ) {
-                    (Some(lat), Some(lon)) => IndexSet::Owned(lat.and(lon)),
+            Predicate::Near(near) => {
+                let lat = ix.attributes.get(&near.latitude_attribute);
+                let lon = ix.attributes.get(&near.longitude_attribute);
+                Some(match (lat, lon) {
+                    (Some(lat), Some(lon)) => near_box(near, lat, lon).unwrap_or_else(|| {
+                        IndexSet::Intersection(vec![vec![&lat.present], vec![&lon.present]])
+                    }),
                     _ => IndexSet::Owned(Bitmap::new()),
-                },
-            ),
+                })
+            }
             Predicate::Attribute { name, test } if !matches!(test, Test::Missing) => {
                 match ix.attributes.get(name).map(|a| &a.values) {
                     Some(Values::Timestamps(days)) => match self.time_days(test) {

@@ -245,3 +245,84 @@ fn timestamp_tests_decide_their_edge_days_exactly() {
         assert_eq!(a.member_slots(&p, now).unwrap(), reference, "{text}");
     }
 }
+
+/// `within r of (lat, lon)` is narrowed to a box of coordinates before the distance test:
+/// the box must hold every point of the circle — at the edge of the radius, near the poles,
+/// across the date line, with coarse buckets (many distinct values) or value sets (few),
+/// and not at all when coordinates are outside plain degree ranges.
+#[test]
+fn the_coordinate_box_holds_the_whole_circle() {
+    use segcore::{Audience, Value};
+    let now: jiff::Timestamp = "2024-03-31T12:00:00Z".parse().unwrap();
+    let centres: [(f64, f64); 6] = [
+        (59.33, 18.07),
+        (0.0, 179.9),
+        (0.0, -179.95),
+        (89.5, 10.0),
+        (-89.9, -120.0),
+        (45.0, 0.0),
+    ];
+    let build = |extra: Option<(f64, f64)>, many: bool| {
+        let mut a = Audience::new();
+        let mut i = 0;
+        let mut add = |lat: f64, lon: f64| {
+            a.upsert(
+                &format!("p{i}"),
+                [
+                    ("latitude", Value::Number(lat)),
+                    ("longitude", Value::Number(lon)),
+                ],
+            )
+            .unwrap();
+            i += 1;
+        };
+        for &(lat, lon) in &centres {
+            // Rings of points at and around 1, 10, 100 and 1000 km in eight directions.
+            for km in [1.0, 10.0, 99.9999, 100.0, 100.0001, 1000.0] {
+                let angle: f64 = km / 6371.0088;
+                for k in 0..8 {
+                    let bearing = f64::from(k) * std::f64::consts::FRAC_PI_4;
+                    let (p1, l1) = (lat.to_radians(), lon.to_radians());
+                    let p2 =
+                        (p1.sin() * angle.cos() + p1.cos() * angle.sin() * bearing.cos()).asin();
+                    let l2 = l1
+                        + (bearing.sin() * angle.sin() * p1.cos())
+                            .atan2(angle.cos() - p1.sin() * p2.sin());
+                    let lon2 = (l2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
+                    add(p2.to_degrees(), lon2);
+                }
+            }
+        }
+        if many {
+            for j in 0..300 {
+                add(-60.0 + f64::from(j) * 0.4, -170.0 + f64::from(j) * 1.1);
+            }
+        }
+        if let Some((lat, lon)) = extra {
+            add(lat, lon);
+        }
+        a
+    };
+    for (extra, many) in [(None, false), (None, true), (Some((419.33, 18.07)), true)] {
+        let a = build(extra, many);
+        for &(lat, lon) in &centres {
+            for r in [
+                "1km",
+                "10km",
+                "100km",
+                "1000km",
+                "62.1371mi",
+                "0km",
+                "20000km",
+            ] {
+                let text = format!("within {r} of ({lat}, {lon})");
+                let p = a.predicate(&text).unwrap();
+                assert_eq!(
+                    a.member_slots(&p, now).unwrap(),
+                    a.member_slots_by_reference(&p, now).unwrap(),
+                    "{text} (many: {many}, extra: {extra:?})"
+                );
+            }
+        }
+    }
+}
