@@ -6,6 +6,7 @@
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use arrow_array::RecordBatch;
 use numpy::PyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -14,7 +15,7 @@ use segcore::{AttrType, Event, PlanStep, Value};
 
 use crate::convert::{datetime, instant_or_now, to_object, value};
 use crate::errors::IntoPy;
-use crate::loads;
+use crate::loads::{self, EventRows, ProfileRows};
 use crate::predicate::Predicate;
 
 /// Profiles with typed attributes, tags, events and consent, and named segments over them.
@@ -32,6 +33,32 @@ impl Audience {
 
     fn write(&self) -> RwLockWriteGuard<'_, segcore::Audience> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a bulk load: per batch, `prepare` converts the columns (holding the GIL), then
+    /// `write` writes the rows (without it) and says how many; a refused row becomes the core's
+    /// error with its row number in the table. Returns the rows loaded.
+    fn load<P: Sync>(
+        &self,
+        py: Python<'_>,
+        table: &Bound<'_, PyAny>,
+        progress: Option<&Bound<'_, PyAny>>,
+        mut prepare: impl FnMut(&RecordBatch) -> PyResult<P>,
+        write: impl Fn(&mut segcore::Audience, &P) -> Result<usize, (segcore::Error, usize)> + Sync,
+    ) -> PyResult<usize> {
+        let mut reader = loads::stream(table)?;
+        let mut done = 0;
+        while let Some(batch) = loads::next_batch(&mut reader)? {
+            let rows = prepare(&batch)?;
+            match py.detach(|| write(&mut self.write(), &rows)) {
+                Ok(n) => done += n,
+                Err((e, r)) => return Err(loads::row_error(py, e, done + r)),
+            }
+            if let Some(progress) = progress {
+                progress.call1((done,))?;
+            }
+        }
+        Ok(done)
     }
 
     /// The predicate a segment argument stands for.
@@ -295,12 +322,10 @@ impl Audience {
         progress: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let tagged_at = instant_or_now(tagged_at)?;
-        let mut reader = loads::stream(table)?;
-        let mut done = 0;
-        while let Some(batch) = loads::next_batch(&mut reader)? {
-            let ids = loads::required_strings(loads::column(&batch, id)?, id)?;
+        let prepare = |batch: &RecordBatch| -> PyResult<ProfileRows> {
+            let ids = loads::required_strings(loads::column(batch, id)?, id)?;
             let tag_lists = match tags {
-                Some(t) => Some(loads::values(loads::column(&batch, t)?, t)?),
+                Some(t) => Some(loads::values(loads::column(batch, t)?, t)?),
                 None => None,
             };
             let mut attributes = Vec::new();
@@ -310,36 +335,30 @@ impl Audience {
                     attributes.push((name.clone(), loads::values(array, name)?));
                 }
             }
-            let written = py.detach(|| {
-                let mut audience = self.write();
-                for (r, id) in ids.iter().enumerate() {
-                    let row = attributes
-                        .iter()
-                        .filter_map(|(k, column)| column[r].clone().map(|v| (k.as_str(), v)));
-                    let held = match tag_lists.as_ref().and_then(|lists| lists[r].as_ref()) {
-                        Some(Value::List(held)) => held.clone(),
-                        Some(Value::String(one)) => vec![one.clone()],
-                        Some(_) => {
-                            let why = "the tags column holds lists of tags".to_owned();
-                            return Err((segcore::Error::InvalidValue(why), r));
-                        }
-                        None => Vec::new(),
-                    };
-                    audience
-                        .upsert_tagged(id, row, &held, tagged_at)
-                        .map_err(|e| (e, r))?;
-                }
-                Ok(())
-            });
-            if let Err((e, r)) = written {
-                return Err(loads::row_error(py, e, done + r));
+            Ok((ids, tag_lists, attributes))
+        };
+        let write = |audience: &mut segcore::Audience,
+                     (ids, tag_lists, attributes): &ProfileRows| {
+            for (r, id) in ids.iter().enumerate() {
+                let row = attributes
+                    .iter()
+                    .filter_map(|(k, column)| column[r].clone().map(|v| (k.as_str(), v)));
+                let held = match tag_lists.as_ref().and_then(|lists| lists[r].as_ref()) {
+                    Some(Value::List(held)) => held.clone(),
+                    Some(Value::String(one)) => vec![one.clone()],
+                    Some(_) => {
+                        let why = "the tags column holds lists of tags".to_owned();
+                        return Err((segcore::Error::InvalidValue(why), r));
+                    }
+                    None => Vec::new(),
+                };
+                audience
+                    .upsert_tagged(id, row, &held, tagged_at)
+                    .map_err(|e| (e, r))?;
             }
-            done += ids.len();
-            if let Some(progress) = progress {
-                progress.call1((done,))?;
-            }
-        }
-        Ok(done)
+            Ok(ids.len())
+        };
+        self.load(py, table, progress, prepare, write)
     }
 
     /// Loads events from a table: one row an event, with its profile's `id`, its `name` and
@@ -355,12 +374,10 @@ impl Audience {
         time: &str,
         progress: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
-        let mut reader = loads::stream(table)?;
-        let mut done = 0;
-        while let Some(batch) = loads::next_batch(&mut reader)? {
-            let ids = loads::required_strings(loads::column(&batch, id)?, id)?;
-            let names = loads::required_strings(loads::column(&batch, name)?, name)?;
-            let times = loads::required_instants(loads::column(&batch, time)?, time)?;
+        let prepare = |batch: &RecordBatch| -> PyResult<EventRows> {
+            let ids = loads::required_strings(loads::column(batch, id)?, id)?;
+            let names = loads::required_strings(loads::column(batch, name)?, name)?;
+            let times = loads::required_instants(loads::column(batch, time)?, time)?;
             let mut properties = Vec::new();
             for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
                 let key = field.name();
@@ -368,23 +385,17 @@ impl Audience {
                     properties.push((key.clone(), loads::values(array, key)?));
                 }
             }
-            let written = py.detach(|| {
-                let mut audience = self.write();
-                for (r, id) in ids.iter().enumerate() {
-                    let event = loads::event(&names[r], times[r], r, &properties);
-                    audience.track(id, event).map_err(|e| (e, r))?;
-                }
-                Ok(())
-            });
-            if let Err((e, r)) = written {
-                return Err(loads::row_error(py, e, done + r));
+            Ok((ids, names, times, properties))
+        };
+        let write = |audience: &mut segcore::Audience,
+                     (ids, names, times, properties): &EventRows| {
+            for (r, id) in ids.iter().enumerate() {
+                let event = loads::event(&names[r], times[r], r, properties);
+                audience.track(id, event).map_err(|e| (e, r))?;
             }
-            done += ids.len();
-            if let Some(progress) = progress {
-                progress.call1((done,))?;
-            }
-        }
-        Ok(done)
+            Ok(ids.len())
+        };
+        self.load(py, table, progress, prepare, write)
     }
 
     // ---- segments ----

@@ -23,6 +23,15 @@ use segcore::{Event, Value};
 
 use crate::errors::to_py;
 
+/// Columns of values by name, one batch long.
+pub(crate) type Columns = Vec<(String, Vec<Option<Value>>)>;
+
+/// A batch of profiles: ids, tag lists (if a tags column was named), attribute columns.
+pub(crate) type ProfileRows = (Vec<String>, Option<Vec<Option<Value>>>, Columns);
+
+/// A batch of events: ids, names, times, property columns.
+pub(crate) type EventRows = (Vec<String>, Vec<String>, Vec<Timestamp>, Columns);
+
 /// The rows of a table, batch by batch.
 pub(crate) fn stream(table: &Bound<'_, PyAny>) -> PyResult<ArrowArrayStreamReader> {
     if !table.hasattr("__arrow_c_stream__")? {
