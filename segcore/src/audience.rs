@@ -417,7 +417,8 @@ impl Audience {
         Ok(self
             .catalog
             .iter()
-            .filter(|(_, p)| matcher.matches(p, slot))
+            // By name, so that segments referring to one already evaluated reuse its answer.
+            .filter(|(name, _)| matcher.matches(&Predicate::segment(*name), slot))
             .map(|(name, _)| name.to_owned())
             .collect())
     }

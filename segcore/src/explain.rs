@@ -27,6 +27,9 @@ pub enum Method {
     Not,
     /// A named segment: its definition, on the step's input.
     Segment,
+    /// A named segment this query already evaluated on a superset of the step's input: its
+    /// members there, intersected with the input.
+    Reused,
     /// Not run: an earlier part of an `and` left nothing, or of an `or` everything.
     Skipped,
 }
@@ -43,6 +46,7 @@ impl Method {
             Method::Or => "or",
             Method::Not => "not",
             Method::Segment => "segment",
+            Method::Reused => "reused",
             Method::Skipped => "skipped",
         }
     }

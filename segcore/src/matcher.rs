@@ -10,6 +10,7 @@
 //! It must return exactly the reference evaluator's answers; the property tests and the
 //! conformance corpus check that.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::time::{Duration, Instant};
@@ -28,6 +29,10 @@ use crate::Audience;
 pub(crate) struct Matcher<'a> {
     audience: &'a Audience,
     reference: Reference<'a>,
+    /// Segments evaluated so far by this matcher: the input each ran on and its members
+    /// there. A later reference on a subset of that input reuses them (`segments_of` on
+    /// segments that share sub-segments, a segment named twice in one query).
+    evaluated: RefCell<HashMap<String, (Bitmap, Bitmap)>>,
 }
 
 /// Runs a step and records how long it took.
@@ -367,6 +372,7 @@ impl<'a> Matcher<'a> {
         Matcher {
             audience,
             reference: Reference::new(audience, now),
+            evaluated: RefCell::default(),
         }
     }
 
@@ -417,9 +423,25 @@ impl<'a> Matcher<'a> {
             }
             Predicate::Segment(name) => {
                 let label = format!("segment {}", Name(name));
+                let reused = self
+                    .evaluated
+                    .borrow()
+                    .get(name.as_str())
+                    .filter(|(ran_on, _)| input.is_subset(ran_on))
+                    .map(|(_, members)| members.and(input));
+                if let Some(out) = reused {
+                    let n = out.cardinality();
+                    return (
+                        out,
+                        step(label, Method::Reused, input.cardinality(), n, n, Vec::new()),
+                    );
+                }
                 match self.audience.catalog.get(name) {
                     Some(definition) => {
                         let (out, inner) = self.eval(definition, input);
+                        self.evaluated
+                            .borrow_mut()
+                            .insert(name.clone(), (input.clone(), out.clone()));
                         let s = step(
                             label,
                             Method::Segment,

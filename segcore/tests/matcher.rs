@@ -326,3 +326,67 @@ fn the_coordinate_box_holds_the_whole_circle() {
         }
     }
 }
+
+/// A segment named again in one query (or in `segments_of`, by segments sharing it) reuses its
+/// members from the first evaluation, cut to the new input.
+#[test]
+fn segments_named_again_reuse_their_members() {
+    use segcore::{Audience, Method, Value};
+    let now: jiff::Timestamp = "2024-03-31T12:00:00Z".parse().unwrap();
+    let mut a = Audience::new();
+    for i in 0..40 {
+        a.upsert(
+            &format!("p{i}"),
+            [("age", Value::from(i)), ("score", Value::from(i % 7))],
+        )
+        .unwrap();
+    }
+    for (name, text) in [
+        ("older", "age > 20"),
+        ("high", "score >= 4"),
+        ("older_high", "segment older and segment high"),
+        ("older_or_high", "segment older or segment high"),
+        ("neither", "not segment older and not segment high"),
+    ] {
+        let p = a.predicate(text).unwrap();
+        a.define_segment(name, p).unwrap();
+    }
+    for text in [
+        "not segment older and segment older",
+        "not segment older or segment older",
+        "segment older and not segment older",
+        "(segment high or age < 5) and not segment high and segment older",
+        "segment older_high or segment older_or_high or segment neither",
+        "not segment older_high and segment older_or_high and segment older",
+        // First on a small input, then on a larger one: nothing to reuse.
+        "(age < 5 and segment high) or segment high",
+    ] {
+        let p = a.predicate(text).unwrap();
+        let reference = a.member_slots_by_reference(&p, now).unwrap();
+        assert_eq!(a.member_slots(&p, now).unwrap(), reference, "{text}");
+        assert_eq!(a.count(&p, now).unwrap(), reference.len() as u64, "{text}");
+    }
+    let p = a.predicate("not segment older and segment older").unwrap();
+    let plan = a.explain(&p, now).unwrap();
+    fn methods(s: &segcore::PlanStep, out: &mut Vec<Method>) {
+        out.push(s.method);
+        s.children.iter().for_each(|c| methods(c, out));
+    }
+    let mut seen = Vec::new();
+    methods(&plan.root, &mut seen);
+    assert!(seen.contains(&Method::Reused), "{plan}");
+    for i in 0..40 {
+        let id = format!("p{i}");
+        let expected: Vec<String> = a
+            .catalog()
+            .iter()
+            .filter(|(_, p)| {
+                a.member_slots_by_reference(p, now)
+                    .unwrap()
+                    .contains(&a.slot(&id).unwrap())
+            })
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        assert_eq!(a.segments_of(&id, now).unwrap(), expected, "{id}");
+    }
+}
