@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every test of segcore, from a clean checkout: formatting, lints, docs, the Rust suites
 # (unit, integration, property, the shared conformance corpus, doc tests; examples and
-# benches are compiled), and the Python package: built into a virtual environment under
-# target/, tested with pytest (warnings are errors) and its stubs checked with mypy.
-# Needs only Rust, Python 3.10+ with pip, and the package registries.
+# benches are compiled), the Python package (built into a virtual environment under target/,
+# tested with pytest, warnings as errors, its stubs checked with mypy), and the Node package
+# (built with @napi-rs/cli, tested with node --test).
+# Needs only Rust, Python 3.10+ with pip, Node 18+ with npm, and the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +15,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== cargo test"
-# The Python extension is tested from Python below (it links against the interpreter).
-cargo test --workspace --exclude segcore-python
+# The Python and Node extensions are tested from Python and Node below (they link against
+# their host at load time).
+cargo test --workspace --exclude segcore-python --exclude segcore-node
 
 echo "== Python: build the package into target/py-venv"
 PYTHON="${PYTHON:-python3}"
@@ -28,3 +30,20 @@ echo "== pytest"
 (cd bindings-python && "$VENV/bin/python" -m pytest -q)
 echo "== mypy (the stubs, over a typed usage file)"
 (cd bindings-python && "$VENV/bin/python" -m mypy --strict typecheck/usage.py)
+
+echo "== Node: build the addon (npm ci, napi build) and check the generated files"
+(
+    cd bindings-node
+    # `npm install --no-save` rather than `npm ci`: npm's lock check trips over the optional
+    # per-platform packages of @napi-rs/cli's dependencies (a known npm bug); this installs
+    # what the lock names without rewriting it.
+    npm install --no-save --no-audit --no-fund --loglevel=error
+    npx napi build --platform --release --js index.js --dts index.d.ts
+    if ! git diff --quiet -- index.js index.d.ts; then
+        echo "index.js / index.d.ts differ from what the build generates: commit the generated files" >&2
+        git diff --stat -- index.js index.d.ts >&2
+        exit 1
+    fi
+)
+echo "== node --test"
+(cd bindings-node && node --test test/)

@@ -1,0 +1,4 @@
+//! Links the addon against Node-API as napi-rs requires.
+fn main() {
+    napi_build::setup();
+}

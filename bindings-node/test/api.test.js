@@ -1,0 +1,85 @@
+// The API: writes, queries, instants, and the package's metadata.
+'use strict'
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { Audience, version } = require('..')
+
+const NOW = '2024-06-02T12:00:00Z'
+
+function shop() {
+  const a = new Audience('Europe/Stockholm')
+  a.upsert('ada', { country: 'SE', age: 36, newsletter: true, interests: ['yoga'] })
+  a.upsert('bob', { country: 'DK', age: 52 })
+  a.upsert('cy', { country: 'SE', age: 19 })
+  a.tag('ada', 'vip', '2024-05-01T00:00:00Z')
+  a.track('ada', 'purchase', new Date('2024-05-30T10:00:00Z'), { amount: 120 }, { category: 'shoes' })
+  a.track('ada', 'purchase', Date.parse('2024-06-01T10:00:00Z'), { amount: 80 }, { category: 'gear' })
+  a.track('bob', 'purchase', '2024-01-10T10:00:00Z', { amount: 700 })
+  a.setConsent('ada', 'email', true, '2024-01-01T00:00:00Z')
+  a.define('swedes', 'country == "SE"')
+  a.define('recent_buyers', 'did purchase in last 30d')
+  return a
+}
+
+test('the version is the crate version', () => {
+  const cargo = fs.readFileSync(path.join(__dirname, '..', '..', 'Cargo.toml'), 'utf8')
+  assert.equal(version(), /^version = "([^"]+)"/m.exec(cargo)[1])
+  assert.equal(version(), require('../package.json').version)
+})
+
+test('queries by name or by text', () => {
+  const a = shop()
+  assert.deepEqual(a.members('swedes', NOW), ['ada', 'cy'])
+  assert.deepEqual(a.members('country == "SE" and age > 20', NOW), ['ada'])
+  assert.equal(a.count('segment swedes and did purchase', NOW), 1)
+  assert.equal(a.count('sum(purchase.amount) > 500', NOW), 1)
+  assert.equal(a.matches('ada', 'recent_buyers', NOW), true)
+  assert.equal(a.matches('bob', 'recent_buyers', NOW), false)
+  assert.deepEqual(a.segmentsOf('ada', NOW), ['recent_buyers', 'swedes'])
+  const slots = a.memberSlots('swedes', NOW)
+  assert.ok(slots instanceof Uint32Array)
+  assert.deepEqual([...slots], [0, 2])
+})
+
+test('instants are Dates, ISO strings or epoch milliseconds', () => {
+  const a = shop()
+  for (const now of [NOW, new Date(NOW), Date.parse(NOW)]) {
+    assert.equal(a.count('recent_buyers', now), 1)
+  }
+  assert.equal(a.count('recent_buyers', '2024-07-02T12:00:00Z'), 0)
+  assert.equal(a.count('recent_buyers'), 0) // now
+  a.upsert('ada', { signedUp: new Date('2020-01-01T00:00:00Z') })
+  assert.deepEqual(a.members('signedUp before @2021-01-01', NOW), ['ada'])
+})
+
+test('writes change answers', () => {
+  const a = shop()
+  assert.equal(a.size, 3)
+  assert.equal(a.has('ada'), true)
+  assert.equal(a.untag('ada', 'vip'), true)
+  assert.equal(a.untag('ada', 'vip'), false)
+  assert.equal(a.erase('cy'), true)
+  assert.equal(a.erase('cy'), false)
+  assert.deepEqual(a.members('swedes', NOW), ['ada'])
+  a.setConsent('bob', 'email', true, '2024-02-01T00:00:00Z')
+  assert.deepEqual(a.members('consent email', NOW), ['ada', 'bob'])
+  assert.equal(a.timeZone, 'Europe/Stockholm')
+})
+
+test('segments are defined, listed and removed', () => {
+  const a = shop()
+  a.define('old_swedes', 'segment swedes and age > 30')
+  assert.equal(a.segments().old_swedes, 'segment swedes and age > 30')
+  assert.equal(a.remove('old_swedes'), 'segment swedes and age > 30')
+  assert.equal(a.segments().old_swedes, undefined)
+})
+
+test('explain returns the plan', () => {
+  const plan = shop().explain('country == "SE" and did purchase in last 30d', NOW)
+  assert.equal(plan.method, 'and')
+  assert.equal(plan.actual, 1)
+  const methods = plan.children.map((s) => s.method)
+  assert.ok(methods.includes('index') && methods.includes('buckets'), methods.join())
+})

@@ -1,0 +1,68 @@
+// Errors carry a stable `code`, and no input crashes the process.
+'use strict'
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Audience } = require('..')
+
+const NOW = '2024-06-02T12:00:00Z'
+
+function audience() {
+  const a = new Audience()
+  a.upsert('ada', { country: 'SE', age: 36 })
+  a.define('swedes', 'country == "SE"')
+  return a
+}
+
+function code(fn) {
+  try {
+    fn()
+  } catch (e) {
+    assert.ok(e instanceof Error)
+    return e.code
+  }
+  assert.fail('expected an error')
+}
+
+test('each kind of mistake has its code', () => {
+  const a = audience()
+  assert.equal(code(() => a.count('age >', NOW)), 'SEGCORE_PARSE')
+  assert.equal(code(() => a.count('countyr == "SE"', NOW)), 'SEGCORE_UNKNOWN_NAME')
+  assert.equal(code(() => a.upsert('ada', { age: 'old' })), 'SEGCORE_SCHEMA')
+  assert.equal(code(() => a.count('age == "30"', NOW)), 'SEGCORE_TYPE')
+  assert.equal(code(() => a.upsert('ada', { score: NaN })), 'SEGCORE_INVALID_VALUE')
+  a.define('a', 'segment swedes')
+  assert.equal(code(() => a.define('swedes', 'segment a')), 'SEGCORE_CYCLE')
+  assert.equal(code(() => a.remove('swedes')), 'SEGCORE_SEGMENT_IN_USE')
+  assert.equal(code(() => a.count('swedes', 'yesterday')), 'SEGCORE_ARGUMENT')
+  assert.equal(code(() => new Audience('Mars/Base')), 'SEGCORE_UNKNOWN_NAME')
+})
+
+test('messages say where and what', () => {
+  const a = audience()
+  try {
+    a.count('countyr == "SE"', NOW)
+  } catch (e) {
+    assert.match(e.message, /did you mean `country`/)
+  }
+  try {
+    a.count('country == "SE" and\n  age >', NOW)
+  } catch (e) {
+    assert.match(e.message, /line 2, column 8/)
+  }
+})
+
+test('random input never crashes the process', () => {
+  const a = audience()
+  const alphabet = 'abc tagdi"()[]{}:,=<>!.0123456789-@\n\\é🙂'
+  let seed = 7
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  for (let i = 0; i < 2000; i++) {
+    let text = ''
+    for (let j = Math.floor(next() * 40); j > 0; j--) text += alphabet[Math.floor(next() * alphabet.length)]
+    try {
+      a.count(text, NOW)
+    } catch (e) {
+      assert.match(e.code, /^SEGCORE_/)
+    }
+  }
+})
