@@ -3,7 +3,7 @@
 # (unit, integration, property, the shared conformance corpus, doc tests; examples and
 # benches are compiled), the Python package (built into a virtual environment under target/,
 # tested with pytest, warnings as errors, its stubs checked with mypy), and the Node package
-# (built with @napi-rs/cli, tested with node --test).
+# (built with @napi-rs/cli, tested with node --test, its types checked with tsc).
 # Needs only Rust, Python 3.10+ with pip, Node 18+ with npm, and the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,7 @@ echo "== pytest"
 echo "== mypy (the stubs, over a typed usage file)"
 (cd bindings-python && "$VENV/bin/python" -m mypy --strict typecheck/usage.py)
 
-echo "== Node: build the addon (npm ci, napi build) and check the generated files"
+echo "== Node: build the addon (npm install, napi build) and check the generated files"
 (
     cd bindings-node
     # `npm install --no-save` rather than `npm ci`: npm's lock check trips over the optional
@@ -47,3 +47,6 @@ echo "== Node: build the addon (npm ci, napi build) and check the generated file
 )
 echo "== node --test"
 (cd bindings-node && node --test test/)
+echo "== tsc --noEmit (index.d.ts, over a typed usage file)"
+(cd bindings-node && npx tsc --noEmit --strict --module commonjs --moduleResolution node \
+    --target es2020 test/usage.ts)
