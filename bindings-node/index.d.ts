@@ -22,6 +22,19 @@ export declare class Audience {
   get timeZone(): string
   /** Whether a profile exists. */
   has(id: string): boolean
+  /**
+   * Declares an attribute's type (`string`, `number`, `bool`, `timestamp` or `list`), so
+   * segments can use it before the first value arrives.
+   */
+  declareAttribute(name: string, r#type: string): void
+  /** Declares an event name. */
+  declareEvent(name: string): void
+  /** Declares an event property's type (`string` or `number`). */
+  declareEventProperty(event: string, key: string, r#type: string): void
+  /** Declares a tag namespace (the `interest` of `interest:outdoor`). */
+  declareTagNamespace(namespace: string): void
+  /** Declares a consent channel beyond `email`, `sms` and `push`. */
+  declareChannel(channel: string): void
   /** Creates the profile if new and sets the attributes (all or nothing). */
   upsert(id: string, attributes: Record<string, string | boolean | number | Array<string> | Date>): void
   /** Adds a tag (creating the profile if new); `at` defaults to now. */

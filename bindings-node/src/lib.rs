@@ -151,6 +151,48 @@ impl Audience {
         self.inner.slot(&id).is_some()
     }
 
+    /// Declares an attribute's type (`string`, `number`, `bool`, `timestamp` or `list`), so
+    /// segments can use it before the first value arrives.
+    #[napi]
+    pub fn declare_attribute(&mut self, name: String, r#type: String) -> Result<(), Code> {
+        let ty = segcore::AttrType::from_name(&r#type).map_err(core_error)?;
+        self.inner.declare_attribute(&name, ty).map_err(core_error)
+    }
+
+    /// Declares an event name.
+    #[napi]
+    pub fn declare_event(&mut self, name: String) -> Result<(), Code> {
+        self.inner.declare_event(&name).map_err(core_error)
+    }
+
+    /// Declares an event property's type (`string` or `number`).
+    #[napi]
+    pub fn declare_event_property(
+        &mut self,
+        event: String,
+        key: String,
+        r#type: String,
+    ) -> Result<(), Code> {
+        let ty = segcore::AttrType::from_name(&r#type).map_err(core_error)?;
+        self.inner
+            .declare_event_property(&event, &key, ty)
+            .map_err(core_error)
+    }
+
+    /// Declares a tag namespace (the `interest` of `interest:outdoor`).
+    #[napi]
+    pub fn declare_tag_namespace(&mut self, namespace: String) -> Result<(), Code> {
+        self.inner
+            .declare_tag_namespace(&namespace)
+            .map_err(core_error)
+    }
+
+    /// Declares a consent channel beyond `email`, `sms` and `push`.
+    #[napi]
+    pub fn declare_channel(&mut self, channel: String) -> Result<(), Code> {
+        self.inner.declare_channel(&channel).map_err(core_error)
+    }
+
     /// Creates the profile if new and sets the attributes (all or nothing).
     #[napi]
     pub fn upsert(

@@ -83,3 +83,15 @@ test('explain returns the plan', () => {
   const methods = plan.children.map((s) => s.method)
   assert.ok(methods.includes('index') && methods.includes('buckets'), methods.join())
 })
+
+test('schema declarations let segments refer to names before data arrives', () => {
+  const a = new Audience()
+  a.declareAttribute('score', 'number')
+  a.declareEvent('refund')
+  a.declareEventProperty('refund', 'amount', 'number')
+  a.declareTagNamespace('quiz')
+  a.declareChannel('whatsapp')
+  a.define('refunders', 'sum(refund.amount) > 10 and score > 1 and consent whatsapp and tag "quiz:*"')
+  assert.equal(a.count('refunders', NOW), 0)
+  assert.throws(() => a.declareAttribute('x', 'integer'), { code: 'SEGCORE_INVALID_VALUE' })
+})
