@@ -231,11 +231,6 @@ fn nonzero(tallies: &[u8]) -> impl Iterator<Item = u32> + '_ {
         })
 }
 
-fn union<'b>(sets: impl IntoIterator<Item = &'b Bitmap>) -> Bitmap {
-    let sets: Vec<&Bitmap> = sets.into_iter().collect();
-    Bitmap::fast_or(&sets)
-}
-
 /// The members of a condition the indexes answer exactly: a computed set, or a union of index
 /// sets left uncomputed until it meets its input. Intersecting a small input with each part is
 /// much cheaper than building a large union (an in-list of big values, a wide numeric range)
@@ -711,13 +706,27 @@ impl<'a> Matcher<'a> {
         let (sure, edge) = match self.visible(window) {
             Some(w) => {
                 let (whole, part) = self.days(event, w);
-                let sure = union(whole.iter().map(|b| &b.members)).and(input);
-                let mut edge: Vec<u32> = part
-                    .iter()
-                    .flat_map(|(first, bucket)| bucket.slots_within(*first, w))
-                    .collect();
-                edge.sort_unstable();
-                (sure, Bitmap::of(&edge).and(input))
+                // Lazy: a small input (one profile, for `matches`) meets each day's set
+                // instead of a union of them all being built.
+                let sure = lazy(whole.iter().map(|b| &b.members)).and(input);
+                let edge_rows: u64 = part.iter().map(|(_, b)| b.slots.len() as u64).sum();
+                let edge = if input.cardinality().saturating_mul(ROWS_PER_CANDIDATE) < edge_rows {
+                    // A few candidates (one profile, for `matches`): test them rather than
+                    // read the edge days' rows.
+                    lazy(part.iter().map(|(_, b)| &b.members))
+                        .and(input)
+                        .iter()
+                        .filter(|&slot| self.reference.matches(p, slot))
+                        .collect()
+                } else {
+                    let mut edge: Vec<u32> = part
+                        .iter()
+                        .flat_map(|(first, bucket)| bucket.slots_within(*first, w))
+                        .collect();
+                    edge.sort_unstable();
+                    Bitmap::of(&edge).and(input)
+                };
+                (sure, edge)
             }
             None => (Bitmap::new(), Bitmap::new()),
         };
@@ -935,8 +944,16 @@ impl<'a> Matcher<'a> {
                     .collect();
                 // Many days and few candidates: uniting the days would cost more than testing
                 // the candidates who ever did the event.
-                let rows: u64 = days.iter().map(|d| d.cardinality()).sum();
-                let active = if days.len() > 8 && input.cardinality().saturating_mul(8) < rows {
+                // (Summed only as far as needed: a year of days costs microseconds to count.)
+                let enough = input.cardinality().saturating_mul(8);
+                let mut rows = 0u64;
+                for d in &days {
+                    if rows > enough {
+                        break;
+                    }
+                    rows += d.cardinality();
+                }
+                let active = if days.len() > 8 && enough < rows {
                     lazy(self.ever_did(event))
                 } else {
                     IndexSet::Union(days)

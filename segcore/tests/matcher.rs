@@ -390,3 +390,49 @@ fn segments_named_again_reuse_their_members() {
         assert_eq!(a.segments_of(&id, now).unwrap(), expected, "{id}");
     }
 }
+
+/// One profile at a time (`matches`, `segments_of`), windows are decided from that profile's
+/// own events rather than from the edge days' rows: with edge days holding many rows, each
+/// profile's answer must still be the reference's.
+#[test]
+fn one_profile_queries_on_busy_edge_days() {
+    use segcore::{Audience, Event};
+    let now: jiff::Timestamp = "2024-03-31T12:00:00Z".parse().unwrap();
+    let mut a = Audience::new();
+    for i in 0..120i64 {
+        // Around the window's start (7 days ago, 12:00) and on today's partial day.
+        for (days, minutes) in [(7, -30 + i % 60), (0, -(i % 90)), (3, 0)] {
+            if i % 4 == 0 && days == 3 {
+                continue;
+            }
+            let at = now
+                .checked_sub(jiff::SignedDuration::from_mins(days * 24 * 60 + minutes))
+                .unwrap();
+            let name = if i % 3 == 0 {
+                "purchase"
+            } else {
+                "add_to_cart"
+            };
+            a.track(&format!("p{i}"), Event::new(name, at)).unwrap();
+        }
+    }
+    for text in [
+        "did add_to_cart in last 7d",
+        "did purchase in last 7d",
+        "did add_to_cart in last 7d and not did purchase in last 7d",
+        "did purchase in last 1d",
+    ] {
+        let p = a.predicate(text).unwrap();
+        let reference = a.member_slots_by_reference(&p, now).unwrap();
+        assert_eq!(a.member_slots(&p, now).unwrap(), reference, "{text}");
+        for i in 0..120 {
+            let id = format!("p{i}");
+            let slot = a.slot(&id).unwrap();
+            assert_eq!(
+                a.matches(&id, &p, now).unwrap(),
+                reference.contains(&slot),
+                "{text} for {id}"
+            );
+        }
+    }
+}
