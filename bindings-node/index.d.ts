@@ -16,6 +16,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class Audience {
   /** A new, empty audience whose calendar windows resolve in `timeZone` (default UTC). */
   constructor(timeZone?: string | undefined | null)
+  /**
+   * The generated sample shop (seed 42, a year of events up to 2026-11-01T12:00:00Z, time
+   * zone Europe/Stockholm), the same as the Rust examples and benchmarks build. `minimal`
+   * writes only country, age and tags besides the events.
+   */
+  static sampleShop(customers: number, eventsPerCustomer?: number | undefined | null, minimal?: boolean | undefined | null): Audience
   /** The number of live profiles. */
   get size(): number
   /** The IANA time zone. */
@@ -26,11 +32,11 @@ export declare class Audience {
    * Declares an attribute's type (`string`, `number`, `bool`, `timestamp` or `list`), so
    * segments can use it before the first value arrives.
    */
-  declareAttribute(name: string, r#type: string): void
+  declareAttribute(name: string, typeName: string): void
   /** Declares an event name. */
   declareEvent(name: string): void
   /** Declares an event property's type (`string` or `number`). */
-  declareEventProperty(event: string, key: string, r#type: string): void
+  declareEventProperty(event: string, key: string, typeName: string): void
   /** Declares a tag namespace (the `interest` of `interest:outdoor`). */
   declareTagNamespace(namespace: string): void
   /** Declares a consent channel beyond `email`, `sms` and `push`. */
@@ -58,10 +64,16 @@ export declare class Audience {
   segments(): Record<string, string>
   /** How many profiles are in the segment at `now` (default: the current time). */
   count(segment: string, now?: Date | string | number | undefined | null): number
+  /** `count` off the main thread. */
+  countAsync(segment: string, now?: Date | string | number | undefined | null): Promise<number>
   /** The ids of the segment's members, in the order profiles were first seen. */
   members(segment: string, now?: Date | string | number | undefined | null): Array<string>
+  /** `members` off the main thread. */
+  membersAsync(segment: string, now?: Date | string | number | undefined | null): Promise<Array<string>>
   /** The members' slots. */
   memberSlots(segment: string, now?: Date | string | number | undefined | null): Uint32Array
+  /** `memberSlots` off the main thread. */
+  memberSlotsAsync(segment: string, now?: Date | string | number | undefined | null): Promise<Uint32Array>
   /** Whether one profile is in the segment. */
   matches(id: string, segment: string, now?: Date | string | number | undefined | null): boolean
   /** The named segments one profile is in, sorted. */

@@ -95,3 +95,28 @@ test('schema declarations let segments refer to names before data arrives', () =
   assert.equal(a.count('refunders', NOW), 0)
   assert.throws(() => a.declareAttribute('x', 'integer'), { code: 'SEGCORE_INVALID_VALUE' })
 })
+
+test('async twins answer like the synchronous calls, off the main thread', async () => {
+  const a = shop()
+  assert.equal(await a.countAsync('swedes', NOW), a.count('swedes', NOW))
+  assert.deepEqual(await a.membersAsync('sum(purchase.amount) > 100', NOW), ['ada', 'bob'])
+  const slots = await a.memberSlotsAsync('swedes', new Date(NOW))
+  assert.ok(slots instanceof Uint32Array)
+  assert.deepEqual([...slots], [0, 2])
+  // Many at once, with writes in between: each sees a whole audience.
+  const pending = []
+  for (let i = 0; i < 50; i++) {
+    a.upsert(`p${i}`, { country: 'SE', age: i })
+    pending.push(a.countAsync('country == "SE"', NOW))
+  }
+  const counts = await Promise.all(pending)
+  assert.ok(counts.every((n) => n >= 2 && n <= 52))
+  assert.equal(await a.countAsync('country == "SE"', NOW), 52)
+})
+
+test('async twins reject with the same codes', async () => {
+  const a = shop()
+  await assert.rejects(a.countAsync('countyr == "SE"', NOW), { code: 'SEGCORE_UNKNOWN_NAME' })
+  await assert.rejects(a.membersAsync('age >', NOW), { code: 'SEGCORE_PARSE', line: 1, column: 6 })
+  await assert.rejects(a.memberSlotsAsync('swedes', 'yesterday'), { code: 'SEGCORE_ARGUMENT' })
+})

@@ -44,11 +44,13 @@ test('messages say where and what', () => {
   } catch (e) {
     assert.match(e.message, /did you mean `country`/)
   }
-  try {
-    a.count('country == "SE" and\n  age >', NOW)
-  } catch (e) {
-    assert.match(e.message, /line 2, column 8/)
-  }
+  assert.throws(() => a.count('country == "SE" and\n  age >', NOW), {
+    code: 'SEGCORE_PARSE',
+    line: 2,
+    column: 8,
+    message: /line 2, column 8/,
+  })
+  assert.throws(() => a.count('tag', NOW), { code: 'SEGCORE_PARSE', line: 1, column: 4 })
 })
 
 test('random input never crashes the process', () => {

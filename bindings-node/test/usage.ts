@@ -18,5 +18,10 @@ const plan: PlanStep = audience.explain('segment swedes and did purchase')
 const definitions: Record<string, string> = audience.segments()
 const size: number = audience.size
 const v: string = version()
+const shop: Audience = Audience.sampleShop(100, 5, true)
+
+export async function later(): Promise<[number, string[], Uint32Array]> {
+  return [await shop.countAsync('did purchase'), await audience.membersAsync('swedes'), await audience.memberSlotsAsync('swedes', new Date())]
+}
 
 export const checked = [count, ids, slots, inside, segments, plan.children, definitions, size, v]
