@@ -52,6 +52,14 @@ export declare class Audience {
    * and string or number `properties`. `at` defaults to now.
    */
   track(id: string, name: string, at?: Date | string | number | undefined | null, values?: Record<string, number> | undefined | null, properties?: Record<string, string | number> | undefined | null): void
+  /**
+   * Records many events in order (a bulk load); returns how many. A row the core refuses
+   * stops the load with its error, whose `row` property is the row's index; the rows before
+   * it stay recorded.
+   */
+  trackMany(events: Array<EventRow>): number
+  /** `trackMany` off the main thread. */
+  trackManyAsync(events: Array<EventRow>): Promise<number>
   /** Records a consent decision (creating the profile if new); `at` defaults to now. */
   setConsent(id: string, channel: string, granted: boolean, at?: Date | string | number | undefined | null): void
   /** Erases a profile; returns whether it existed. */
@@ -80,6 +88,49 @@ export declare class Audience {
   segmentsOf(id: string, now?: Date | string | number | undefined | null): Array<string>
   /** Runs the query and returns its plan. */
   explain(segment: string, now?: Date | string | number | undefined | null): PlanStep
+}
+
+/** The `code` of every error segcore throws (`error.code`), one per kind of mistake. */
+export declare const enum ErrorCode {
+  /** Predicate text that does not parse; the error has `line` and `column`. */
+  SEGCORE_PARSE = 'SEGCORE_PARSE',
+  /** Predicate JSON that does not read; the error has `line` and `column`. */
+  SEGCORE_JSON = 'SEGCORE_JSON',
+  /** A name the audience does not know; the message names the nearest known one. */
+  SEGCORE_UNKNOWN_NAME = 'SEGCORE_UNKNOWN_NAME',
+  /** A value whose type does not fit the schema. */
+  SEGCORE_SCHEMA = 'SEGCORE_SCHEMA',
+  /** A comparison whose types do not fit. */
+  SEGCORE_TYPE = 'SEGCORE_TYPE',
+  /** A value no type admits (NaN, an empty name, a malformed tag or zone). */
+  SEGCORE_INVALID_VALUE = 'SEGCORE_INVALID_VALUE',
+  /** A predicate nested too deeply. */
+  SEGCORE_TOO_DEEP = 'SEGCORE_TOO_DEEP',
+  /** A segment definition that would refer to itself. */
+  SEGCORE_CYCLE = 'SEGCORE_CYCLE',
+  /** A segment other segments still refer to. */
+  SEGCORE_SEGMENT_IN_USE = 'SEGCORE_SEGMENT_IN_USE',
+  /** Bytes that are not an intact audience image. */
+  SEGCORE_CORRUPT = 'SEGCORE_CORRUPT',
+  /** An argument the binding cannot read (an unparseable time, a bad row). */
+  SEGCORE_ARGUMENT = 'SEGCORE_ARGUMENT',
+}
+
+/**
+ * One event of a bulk `trackMany`: the profile, the event's name, its time (an ISO 8601
+ * string with an offset or epoch milliseconds; default now), numeric values and properties.
+ */
+export interface EventRow {
+  /** The profile's id. */
+  id: string
+  /** The event's name. */
+  name: string
+  /** When it happened. */
+  at?: string | number
+  /** Numeric values, such as an amount. */
+  values?: Record<string, number>
+  /** String or number properties. */
+  properties?: Record<string, string | number>
 }
 
 /** A plan step of `explain`. */

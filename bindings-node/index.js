@@ -836,4 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Audience = nativeBinding.Audience
+module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.version = nativeBinding.version

@@ -28,6 +28,8 @@ pub enum Failure {
     Core(segcore::Error),
     /// An argument of the wrong shape (an unparseable time, say).
     Argument(String),
+    /// The core refused row `.0` of a bulk write; the rows before it were written.
+    AtRow(usize, segcore::Error),
 }
 
 fn argument(message: String) -> Failure {
@@ -55,6 +57,15 @@ fn thrown(env: &Env, failure: Failure) -> Error {
             )
         }
         Failure::Argument(m) => ("SEGCORE_ARGUMENT".to_owned(), m.clone(), None),
+        Failure::AtRow(row, e) => (
+            format!("SEGCORE_{}", e.kind().to_uppercase()),
+            format!("row {row}: {e}"),
+            None,
+        ),
+    };
+    let row = match &failure {
+        Failure::AtRow(row, _) => Some(*row as u32),
+        _ => None,
     };
     let build = || -> Result<Error> {
         let mut error = env.create_error(Error::new(Status::GenericFailure, message.clone()))?;
@@ -62,6 +73,9 @@ fn thrown(env: &Env, failure: Failure) -> Error {
         if let Some((line, column)) = position {
             error.set_named_property("line", line)?;
             error.set_named_property("column", column)?;
+        }
+        if let Some(row) = row {
+            error.set_named_property("row", row)?;
         }
         Ok(Error::from(napi::JsValue::to_unknown(&error)))
     };
@@ -125,6 +139,118 @@ fn value(v: JsValue<'_>) -> Read<Value> {
         Either5::D(items) => Value::List(items),
         Either5::E(date) => Value::Timestamp(millis(date.value_of().map_err(napi_error)?)?),
     })
+}
+
+/// The `code` of every error segcore throws (`error.code`), one per kind of mistake.
+#[napi(string_enum)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+pub enum ErrorCode {
+    /// Predicate text that does not parse; the error has `line` and `column`.
+    SEGCORE_PARSE,
+    /// Predicate JSON that does not read; the error has `line` and `column`.
+    SEGCORE_JSON,
+    /// A name the audience does not know; the message names the nearest known one.
+    SEGCORE_UNKNOWN_NAME,
+    /// A value whose type does not fit the schema.
+    SEGCORE_SCHEMA,
+    /// A comparison whose types do not fit.
+    SEGCORE_TYPE,
+    /// A value no type admits (NaN, an empty name, a malformed tag or zone).
+    SEGCORE_INVALID_VALUE,
+    /// A predicate nested too deeply.
+    SEGCORE_TOO_DEEP,
+    /// A segment definition that would refer to itself.
+    SEGCORE_CYCLE,
+    /// A segment other segments still refer to.
+    SEGCORE_SEGMENT_IN_USE,
+    /// Bytes that are not an intact audience image.
+    SEGCORE_CORRUPT,
+    /// An argument the binding cannot read (an unparseable time, a bad row).
+    SEGCORE_ARGUMENT,
+}
+
+/// One event of a bulk `trackMany`: the profile, the event's name, its time (an ISO 8601
+/// string with an offset or epoch milliseconds; default now), numeric values and properties.
+#[napi(object)]
+pub struct EventRow {
+    /// The profile's id.
+    pub id: String,
+    /// The event's name.
+    pub name: String,
+    /// When it happened.
+    pub at: Option<Either<String, f64>>,
+    /// Numeric values, such as an amount.
+    pub values: Option<HashMap<String, f64>>,
+    /// String or number properties.
+    pub properties: Option<HashMap<String, Either<String, f64>>>,
+}
+
+fn event_of(row: EventRow) -> Read<(String, Event)> {
+    let at = match &row.at {
+        None => Timestamp::now(),
+        Some(Either::A(text)) => instant(&Either3::B(text.clone()))?,
+        Some(Either::B(ms)) => millis(*ms)?,
+    };
+    let mut event = Event::new(row.name, at);
+    for (k, x) in row.values.into_iter().flatten() {
+        event = event.value(k, x);
+    }
+    for (k, v) in row.properties.into_iter().flatten() {
+        event = match v {
+            Either::A(s) => event.property(k, s),
+            Either::B(x) => event.property(k, x),
+        };
+    }
+    Ok((row.id, event))
+}
+
+/// The rows of a bulk `trackMany`, read on the main thread.
+fn events_of(rows: Vec<EventRow>) -> Read<Vec<(String, Event)>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            event_of(row).map_err(|f| match f {
+                Failure::Argument(m) => Failure::Argument(format!("row {i}: {m}")),
+                other => other,
+            })
+        })
+        .collect()
+}
+
+/// Writes `events` in order and returns how many; stops at the first the core refuses.
+fn track_all(audience: &mut segcore::Audience, events: Vec<(String, Event)>) -> Read<u32> {
+    let n = events.len() as u32;
+    for (i, (id, event)) in events.into_iter().enumerate() {
+        audience
+            .track(&id, event)
+            .map_err(|e| Failure::AtRow(i, e))?;
+    }
+    Ok(n)
+}
+
+/// `trackManyAsync`'s work: the rows, read on the main thread, written on a worker.
+pub struct TrackMany {
+    audience: Arc<RwLock<segcore::Audience>>,
+    events: Option<Read<Vec<(String, Event)>>>,
+}
+
+impl Task for TrackMany {
+    type Output = Read<u32>;
+    type JsValue = u32;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let events = match self.events.take() {
+            Some(Ok(events)) => events,
+            Some(Err(failure)) => return Ok(Err(failure)),
+            None => return Ok(Err(argument("the load already ran".to_owned()))),
+        };
+        let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
+        Ok(track_all(&mut audience, events))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<u32> {
+        output.js(&env)
+    }
 }
 
 /// A plan step of `explain`.
@@ -355,6 +481,24 @@ impl Audience {
             };
         }
         self.write().track(&id, event).js(&env)
+    }
+
+    /// Records many events in order (a bulk load); returns how many. A row the core refuses
+    /// stops the load with its error, whose `row` property is the row's index; the rows before
+    /// it stay recorded.
+    #[napi]
+    pub fn track_many(&self, env: Env, events: Vec<EventRow>) -> Result<u32> {
+        let events = events_of(events).js(&env)?;
+        track_all(&mut self.write(), events).js(&env)
+    }
+
+    /// `trackMany` off the main thread.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn track_many_async(&self, events: Vec<EventRow>) -> AsyncTask<TrackMany> {
+        AsyncTask::new(TrackMany {
+            audience: Arc::clone(&self.inner),
+            events: Some(events_of(events)),
+        })
     }
 
     /// Records a consent decision (creating the profile if new); `at` defaults to now.

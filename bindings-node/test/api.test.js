@@ -120,3 +120,39 @@ test('async twins reject with the same codes', async () => {
   await assert.rejects(a.membersAsync('age >', NOW), { code: 'SEGCORE_PARSE', line: 1, column: 6 })
   await assert.rejects(a.memberSlotsAsync('swedes', 'yesterday'), { code: 'SEGCORE_ARGUMENT' })
 })
+
+test('bulk event loads, and their async twin', async () => {
+  const a = new Audience()
+  const rows = []
+  for (let i = 0; i < 1000; i++) {
+    rows.push({ id: `v${i % 100}`, name: 'purchase', at: Date.parse(NOW) - i * 60_000, values: { amount: i % 50 }, properties: { sku: `S${i % 7}` } })
+  }
+  assert.equal(a.trackMany(rows.slice(0, 500)), 500)
+  assert.equal(await a.trackManyAsync(rows.slice(500)), 500)
+  assert.equal(a.size, 100)
+  assert.equal(a.count('did purchase at least 10 times', NOW), 100)
+  assert.equal(a.count('did purchase where sku == "S3"', NOW), 100)
+  assert.equal(a.trackMany([{ id: 'w', name: 'visit', at: '2024-06-01T00:00:00Z' }, { id: 'w', name: 'visit' }]), 2)
+})
+
+test('a bad bulk row names its index, and the rows before it stay', async () => {
+  const a = new Audience()
+  const rows = [
+    { id: 'x', name: 'purchase', at: NOW, values: { amount: 1 } },
+    { id: 'y', name: 'purchase', at: NOW, properties: { amount: 'lots' } },
+  ]
+  assert.throws(() => a.trackMany(rows), { code: 'SEGCORE_SCHEMA', row: 1 })
+  assert.equal(a.has('x'), true)
+  assert.equal(a.has('y'), false)
+  await assert.rejects(a.trackManyAsync([{ id: 'z', name: 'e', at: 'yesterday' }]), {
+    code: 'SEGCORE_ARGUMENT',
+    message: /^row 0:/,
+  })
+  await assert.rejects(a.trackManyAsync([rows[1]]), { code: 'SEGCORE_SCHEMA', row: 0 })
+})
+
+test('the error codes are listed in the package', () => {
+  const { ErrorCode } = require('..')
+  assert.equal(ErrorCode.SEGCORE_PARSE, 'SEGCORE_PARSE')
+  assert.equal(Object.keys(ErrorCode).length, 11)
+})
