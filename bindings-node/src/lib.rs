@@ -566,7 +566,6 @@ impl Audience {
     #[napi(ts_return_type = "Promise<number>")]
     pub fn count_async(
         &self,
-
         segment: String,
         now: Option<Either3<JsDate<'_>, String, f64>>,
     ) -> AsyncTask<Query<u64>> {
@@ -589,7 +588,6 @@ impl Audience {
     #[napi(ts_return_type = "Promise<Array<string>>")]
     pub fn members_async(
         &self,
-
         segment: String,
         now: Option<Either3<JsDate<'_>, String, f64>>,
     ) -> AsyncTask<Query<Vec<String>>> {
@@ -613,7 +611,6 @@ impl Audience {
     #[napi(ts_return_type = "Promise<Uint32Array>")]
     pub fn member_slots_async(
         &self,
-
         segment: String,
         now: Option<Either3<JsDate<'_>, String, f64>>,
     ) -> AsyncTask<Query<Vec<u32>>> {
