@@ -191,17 +191,27 @@ fn event_of(row: EventRow) -> Read<(String, Event)> {
         Some(Either::A(text)) => instant(&Either3::B(text.clone()))?,
         Some(Either::B(ms)) => millis(*ms)?,
     };
-    let mut event = Event::new(row.name, at);
-    for (k, x) in row.values.into_iter().flatten() {
+    Ok((row.id, event(row.name, at, row.values, row.properties)))
+}
+
+/// An event with its numeric values and string or number properties.
+fn event(
+    name: String,
+    at: Timestamp,
+    values: Option<HashMap<String, f64>>,
+    properties: Option<HashMap<String, Either<String, f64>>>,
+) -> Event {
+    let mut event = Event::new(name, at);
+    for (k, x) in values.into_iter().flatten() {
         event = event.value(k, x);
     }
-    for (k, v) in row.properties.into_iter().flatten() {
+    for (k, v) in properties.into_iter().flatten() {
         event = match v {
             Either::A(s) => event.property(k, s),
             Either::B(x) => event.property(k, x),
         };
     }
-    Ok((row.id, event))
+    event
 }
 
 /// The rows of a bulk `trackMany`, read on the main thread.
@@ -470,16 +480,7 @@ impl Audience {
         values: Option<HashMap<String, f64>>,
         properties: Option<HashMap<String, Either<String, f64>>>,
     ) -> Result<()> {
-        let mut event = Event::new(name, instant_or_now(at).js(&env)?);
-        for (k, x) in values.into_iter().flatten() {
-            event = event.value(k, x);
-        }
-        for (k, v) in properties.into_iter().flatten() {
-            event = match v {
-                Either::A(s) => event.property(k, s),
-                Either::B(x) => event.property(k, x),
-            };
-        }
+        let event = event(name, instant_or_now(at).js(&env)?, values, properties);
         self.write().track(&id, event).js(&env)
     }
 

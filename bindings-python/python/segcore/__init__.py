@@ -203,6 +203,7 @@ class Audience(_NativeAudience):
         )
 
 
+# Spelled out (not built from _errors.__all__): type checkers read only a literal list.
 __all__ = [
     "__version__",
     "SAMPLE_NOW",
