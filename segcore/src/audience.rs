@@ -8,6 +8,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, NameKind, Result};
 use crate::explain::Explain;
 use crate::language::Predicate;
+use crate::limits::check_instant;
 use crate::matcher::Matcher;
 use crate::profile::{Consent, Event, Profile};
 use crate::reference::Reference;
@@ -208,6 +209,7 @@ impl Audience {
         for tag in tags {
             check_tag(tag)?;
         }
+        check_instant(at, "the tags' time")?;
         let slot = self.upsert(id, attributes)?;
         for tag in tags {
             // Checked above, and the id by `upsert`: this cannot fail.
@@ -229,6 +231,7 @@ impl Audience {
     pub fn tag(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
         check_name(id, "a profile id")?;
         check_tag(tag)?;
+        check_instant(at, "the tag's time")?;
         if let Some((ns, _)) = tag.split_once(':') {
             self.schema.declare_tag_namespace(ns)?;
         }
@@ -249,6 +252,7 @@ impl Audience {
     pub fn track(&mut self, id: &str, event: Event) -> Result<()> {
         check_name(id, "a profile id")?;
         check_name(&event.name, "an event name")?;
+        check_instant(event.at, "the event's time")?;
         if event.properties.len() > MAX_EVENT_PROPERTIES {
             return Err(Error::InvalidValue(format!(
                 "event `{}` has {} properties; at most {MAX_EVENT_PROPERTIES} are allowed",
@@ -287,6 +291,7 @@ impl Audience {
         at: Timestamp,
     ) -> Result<()> {
         check_name(id, "a profile id")?;
+        check_instant(at, "the consent's time")?;
         self.schema.declare_channel(channel)?;
         let slot = self.store.slot_or_insert(id);
         self.store
@@ -341,6 +346,13 @@ impl Audience {
         validate(predicate, &self.schema, &self.catalog)
     }
 
+    /// What every query checks first: a valid predicate, and a `now` within
+    /// [`limits`](crate::limits).
+    fn question(&self, predicate: &Predicate, now: Timestamp) -> Result<()> {
+        check_instant(now, "`now`")?;
+        self.validate(predicate)
+    }
+
     /// Defines a named segment, or replaces its definition. Refused (and nothing changes) if
     /// the predicate is invalid or would make segment references circular.
     pub fn define_segment(&mut self, name: &str, predicate: Predicate) -> Result<()> {
@@ -358,7 +370,7 @@ impl Audience {
 
     /// How many live profiles match at `now`.
     pub fn count(&self, predicate: &Predicate, now: Timestamp) -> Result<u64> {
-        self.validate(predicate)?;
+        self.question(predicate, now)?;
         Ok(Matcher::new(self, now).count(predicate))
     }
 
@@ -373,13 +385,13 @@ impl Audience {
 
     /// The slots of the matching profiles, ascending.
     pub fn member_slots(&self, predicate: &Predicate, now: Timestamp) -> Result<Vec<u32>> {
-        self.validate(predicate)?;
+        self.question(predicate, now)?;
         Ok(Matcher::new(self, now).run(predicate).0.to_vec())
     }
 
     /// Runs a query and returns its plan: each step's method, input, estimated and actual size.
     pub fn explain(&self, predicate: &Predicate, now: Timestamp) -> Result<Explain> {
-        self.validate(predicate)?;
+        self.question(predicate, now)?;
         Ok(Explain {
             root: Matcher::new(self, now).run(predicate).1,
         })
@@ -393,7 +405,7 @@ impl Audience {
         predicate: &Predicate,
         now: Timestamp,
     ) -> Result<Vec<u32>> {
-        self.validate(predicate)?;
+        self.question(predicate, now)?;
         let reference = Reference::new(self, now);
         Ok(self
             .store
@@ -406,13 +418,14 @@ impl Audience {
     /// are membership tests, the rest is evaluated for this one profile.
     pub fn matches(&self, id: &str, predicate: &Predicate, now: Timestamp) -> Result<bool> {
         let slot = self.existing(id)?;
-        self.validate(predicate)?;
+        self.question(predicate, now)?;
         Ok(Matcher::new(self, now).matches(predicate, slot))
     }
 
     /// The names of the catalog's segments that one profile is in, sorted.
     pub fn segments_of(&self, id: &str, now: Timestamp) -> Result<Vec<String>> {
         let slot = self.existing(id)?;
+        check_instant(now, "`now`")?;
         let matcher = Matcher::new(self, now);
         Ok(self
             .catalog

@@ -156,7 +156,9 @@ pub enum Error {
     #[error("invalid value: {0}")]
     InvalidValue(String),
 
-    /// A predicate nests deeper than the language allows.
+    /// A predicate nests deeper than the language allows ([`MAX_DEPTH`](crate::limits::MAX_DEPTH)),
+    /// or a segment does once the segments it refers to are counted in
+    /// ([`MAX_EXPANDED_DEPTH`](crate::limits::MAX_EXPANDED_DEPTH)).
     #[error("the predicate nests deeper than {limit} levels")]
     TooDeep {
         /// The maximum depth.

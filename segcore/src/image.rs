@@ -7,6 +7,8 @@
 //!
 //! Layout: the 8 bytes `SEGCORE1`, a little-endian CRC-32 of the rest, then a postcard body.
 
+use std::collections::{HashMap, HashSet};
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -232,28 +234,63 @@ impl Audience {
                 audience.set_consent(&p.id, &channel, granted, at.try_into()?)?;
             }
         }
-        // Definitions may refer to one another: define those whose references are in place,
-        // pass after pass, until all are (or a pass makes no progress).
-        let mut pending = image
-            .segments
-            .into_iter()
-            .map(|(name, text)| Ok((name, Predicate::parse(&text)?)))
-            .collect::<Result<Vec<_>>>()?;
-        while !pending.is_empty() {
-            let before = pending.len();
-            let mut failed = Vec::new();
-            let mut last_error = None;
-            for (name, predicate) in pending {
-                if let Err(e) = audience.define_segment(&name, predicate.clone()) {
-                    last_error = Some(e);
-                    failed.push((name, predicate));
-                }
-            }
-            if failed.len() == before {
-                return Err(last_error.expect("a failed pass has an error"));
-            }
-            pending = failed;
+        for (name, predicate) in in_dependency_order(image.segments)? {
+            audience.define_segment(&name, predicate)?;
         }
         Ok(audience)
     }
+}
+
+/// Segment definitions ordered so that each comes after the segments it refers to (a
+/// topological sort, linear in the definitions' size). References to segments the image
+/// does not hold are left for `define_segment` to refuse by name; a cycle is corruption.
+fn in_dependency_order(segments: Vec<(String, String)>) -> Result<Vec<(String, Predicate)>> {
+    let parsed = segments
+        .into_iter()
+        .map(|(name, text)| Ok((name, Predicate::parse(&text)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let index: HashMap<&str, usize> = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (name.as_str(), i))
+        .collect();
+    if index.len() != parsed.len() {
+        return Err(corrupt("a segment is defined twice"));
+    }
+    // For each definition, how many image segments it waits for; for each, who waits on it.
+    let mut waiting = vec![0usize; parsed.len()];
+    let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); parsed.len()];
+    for (i, (_, predicate)) in parsed.iter().enumerate() {
+        let refs: HashSet<&str> = predicate.segment_references().into_iter().collect();
+        for r in refs {
+            if let Some(&j) = index.get(r) {
+                waiting[i] += 1;
+                waiters[j].push(i);
+            }
+        }
+    }
+    let mut ready: Vec<usize> = (0..parsed.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut order = Vec::with_capacity(parsed.len());
+    while let Some(i) = ready.pop() {
+        order.push(i);
+        for &w in &waiters[i] {
+            waiting[w] -= 1;
+            if waiting[w] == 0 {
+                ready.push(w);
+            }
+        }
+    }
+    if order.len() != parsed.len() {
+        let mut stuck: Vec<&str> = (0..parsed.len())
+            .filter(|&i| waiting[i] > 0)
+            .map(|i| parsed[i].0.as_str())
+            .collect();
+        stuck.sort_unstable();
+        return Err(corrupt(format!(
+            "segments refer to each other in a cycle: {}",
+            stuck.join(", ")
+        )));
+    }
+    let mut slots: Vec<Option<(String, Predicate)>> = parsed.into_iter().map(Some).collect();
+    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
 }

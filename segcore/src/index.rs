@@ -152,16 +152,6 @@ impl AttributeIndex {
         })
     }
 
-    /// The smallest and largest numbers held, if any.
-    pub fn number_bounds(&self) -> Option<(f64, f64)> {
-        let Values::Numbers(values) = &self.values else {
-            return None;
-        };
-        let low = values.keys().next()?.0;
-        let high = values.keys().next_back()?.0;
-        Some((low, high))
-    }
-
     fn add(&mut self, slot: u32, value: &Value) {
         self.present.add(slot);
         match (&mut self.values, value) {

@@ -33,6 +33,7 @@ mod geo;
 mod image;
 mod index;
 pub mod language;
+pub mod limits;
 mod matcher;
 mod profile;
 mod reference;

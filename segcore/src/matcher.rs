@@ -69,26 +69,15 @@ fn skipped(p: &Predicate) -> PlanStep {
 
 /// The profiles whose coordinates fall in a box around `within r of (lat, lon)` — a band of
 /// latitudes and, unless the circle nears a pole or the date line, a band of longitudes — as
-/// a superset of the circle for the distance test to decide. `None` when the box would not
-/// be a superset: values outside plain degree ranges (the distance is periodic in them), or a
-/// radius of a quarter of the globe or more.
+/// a superset of the circle for the distance test to decide. Stored positions outside plain
+/// degrees never match (they are no position), so only the circle's own centre and radius
+/// matter. `None` when the box would not be a superset: a radius of a quarter of the globe
+/// or more, or a box the index cannot answer.
 fn near_box<'a>(
     near: &Near,
     lat: &'a AttributeIndex,
     lon: &'a AttributeIndex,
 ) -> Option<IndexSet<'a>> {
-    let (lat_min, lat_max) = lat.number_bounds()?;
-    let (lon_min, lon_max) = lon.number_bounds()?;
-    let plain = |x: f64, limit: f64| (-limit..=limit).contains(&x);
-    let plain_degrees = plain(lat_min, 90.0)
-        && plain(lat_max, 90.0)
-        && plain(lon_min, 180.0)
-        && plain(lon_max, 180.0)
-        && plain(near.latitude, 90.0)
-        && plain(near.longitude, 180.0);
-    if !plain_degrees {
-        return None;
-    }
     // A point within angular distance `angle` of the centre differs from it by at most `angle`
     // in latitude, and by at most asin(sin(angle) / cos(latitude)) in longitude while the
     // circle stays clear of the poles. A margin covers rounding in the distance test.

@@ -230,7 +230,11 @@ impl<'a> Reference<'a> {
         let lat = store.attribute(slot, &near.latitude_attribute);
         let lon = store.attribute(slot, &near.longitude_attribute);
         match (lat, lon) {
-            (Some(Value::Number(lat)), Some(Value::Number(lon))) => {
+            // A stored position outside plain degrees is no position at all: the attributes
+            // are ordinary numbers, and only here are they read as geography.
+            (Some(Value::Number(lat)), Some(Value::Number(lon)))
+                if (-90.0..=90.0).contains(lat) && (-180.0..=180.0).contains(lon) =>
+            {
                 distance_km(*lat, *lon, near.latitude, near.longitude)
                     <= near.radius * near.unit.kilometres()
             }

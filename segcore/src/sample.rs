@@ -14,6 +14,7 @@
 use jiff::Timestamp;
 
 use crate::audience::Audience;
+use crate::error::{Error, Result};
 use crate::profile::Event;
 use crate::value::Value;
 
@@ -72,6 +73,43 @@ impl SampleShop {
             events_per_customer: 24,
             detail: ProfileDetail::Full,
         }
+    }
+
+    /// [`SampleShop::build`], after checking the sizes against
+    /// [`limits`](crate::limits) (`MAX_SAMPLE_CUSTOMERS`, `MAX_SAMPLE_EVENTS_PER_CUSTOMER`,
+    /// `MAX_SAMPLE_EVENTS`): what the bindings call, so that a size typed wrong (or wrapped
+    /// from a negative number) is an error rather than hours of work.
+    ///
+    /// ```
+    /// use segcore::sample::SampleShop;
+    /// assert!(SampleShop::new(usize::MAX).try_build().is_err());
+    /// assert_eq!(SampleShop::new(10).try_build()?.len(), 10);
+    /// # Ok::<(), segcore::Error>(())
+    /// ```
+    pub fn try_build(&self) -> Result<Audience> {
+        use crate::limits::{
+            MAX_SAMPLE_CUSTOMERS, MAX_SAMPLE_EVENTS, MAX_SAMPLE_EVENTS_PER_CUSTOMER,
+        };
+        if self.customers > MAX_SAMPLE_CUSTOMERS {
+            return Err(Error::InvalidValue(format!(
+                "a sample shop has at most {MAX_SAMPLE_CUSTOMERS} customers, not {}",
+                self.customers
+            )));
+        }
+        if self.events_per_customer > MAX_SAMPLE_EVENTS_PER_CUSTOMER {
+            return Err(Error::InvalidValue(format!(
+                "a sample shop has at most {MAX_SAMPLE_EVENTS_PER_CUSTOMER} events per customer, \
+                 not {}",
+                self.events_per_customer
+            )));
+        }
+        let events = self.customers as u64 * u64::from(self.events_per_customer);
+        if events > MAX_SAMPLE_EVENTS {
+            return Err(Error::InvalidValue(format!(
+                "a sample shop has at most {MAX_SAMPLE_EVENTS} events in all, not {events}"
+            )));
+        }
+        Ok(self.build())
     }
 
     /// Builds a new audience (time zone Europe/Stockholm) holding the shop.

@@ -4,7 +4,7 @@
 
 use crate::catalog::Catalog;
 use crate::error::{Error, NameKind, Result};
-use crate::language::{Filter, Literal, Name, Near, Predicate, Test, Window};
+use crate::language::{Filter, Literal, Name, Near, Predicate, Test};
 use crate::schema::Schema;
 use crate::suggest::nearest;
 use crate::value::AttrType;
@@ -35,28 +35,25 @@ fn check_condition(p: &Predicate, schema: &Schema, catalog: &Catalog) -> Result<
             let ty = attribute_type(schema, name)?;
             check_test(&format!("attribute `{name}`"), ty, test)
         }
-        Predicate::Tag { tag, within } => {
-            check_tag(schema, tag)?;
-            within.as_ref().map_or(Ok(()), check_window)
-        }
+        // Windows and time literals were range-checked by `check_structure`.
+        Predicate::Tag { tag, within: _ } => check_tag(schema, tag),
         Predicate::TagAny(tags) | Predicate::TagAll(tags) => {
             tags.iter().try_for_each(|t| check_tag(schema, t))
         }
         Predicate::Event {
             event,
             count: _,
-            window,
+            window: _,
             filter,
         } => {
             check_event(schema, event)?;
-            window.as_ref().map_or(Ok(()), check_window)?;
             check_filters(schema, event, filter)
         }
         Predicate::Aggregate {
             func,
             event,
             value,
-            window,
+            window: _,
             filter,
             test,
         } => {
@@ -68,7 +65,6 @@ fn check_condition(p: &Predicate, schema: &Schema, catalog: &Catalog) -> Result<
                     func.name()
                 )));
             }
-            window.as_ref().map_or(Ok(()), check_window)?;
             check_filters(schema, event, filter)?;
             check_test(
                 &format!("{}({event}.{value})", func.name()),
@@ -160,15 +156,6 @@ fn check_tag(schema: &Schema, tag: &str) -> Result<()> {
         Some(ns) if !schema.has_tag_namespace(ns) => {
             Err(unknown(NameKind::TagNamespace, ns, schema.tag_namespaces()))
         }
-        _ => Ok(()),
-    }
-}
-
-fn check_window(window: &Window) -> Result<()> {
-    match window {
-        Window::LastCalendar { count: 0, .. } => Err(Error::InvalidValue(
-            "a calendar window needs at least 1 period".into(),
-        )),
         _ => Ok(()),
     }
 }
@@ -279,9 +266,6 @@ fn check_test(field: &str, ty: AttrType, test: &Test) -> Result<()> {
             ty == AttrType::List,
             "`contains any` and `contains all` need a list",
         ),
-        Test::Within(window) => {
-            allowed(ty == AttrType::Timestamp, "`within` needs a timestamp")?;
-            check_window(window)
-        }
+        Test::Within(_) => allowed(ty == AttrType::Timestamp, "`within` needs a timestamp"),
     }
 }

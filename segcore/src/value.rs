@@ -3,6 +3,8 @@
 use std::fmt;
 
 use jiff::Timestamp;
+
+use crate::limits::check_instant;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -97,12 +99,14 @@ impl Value {
         }
     }
 
-    /// Refuses values that no predicate could compare sensibly (NaN and infinities).
+    /// Refuses values that no predicate could compare sensibly (NaN and infinities) and
+    /// instants outside [`limits`](crate::limits).
     pub(crate) fn check(&self, field: &str) -> Result<()> {
         match self {
             Value::Number(n) if !n.is_finite() => Err(Error::InvalidValue(format!(
                 "`{field}` must be a finite number, got {n}"
             ))),
+            Value::Timestamp(t) => check_instant(*t, &format!("`{field}`")),
             _ => Ok(()),
         }
     }

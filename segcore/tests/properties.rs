@@ -60,7 +60,10 @@ fn duration() -> impl Strategy<Value = Duration> {
         DurationUnit::Day,
         DurationUnit::Week,
     ]);
-    (any::<u32>(), unit).prop_map(|(amount, unit)| Duration { amount, unit })
+    // Every amount the language allows, up to the unit's limit (10,000 years).
+    unit.prop_flat_map(|unit| {
+        (0..=unit.max_amount()).prop_map(move |amount| Duration { amount, unit })
+    })
 }
 
 fn time_literal() -> impl Strategy<Value = TimeLiteral> {
@@ -112,8 +115,9 @@ fn window() -> impl Strategy<Value = Window> {
     prop_oneof![
         duration().prop_map(Window::Last),
         calendar_unit().prop_map(Window::This),
-        (calendar_unit(), 1u32..=u32::MAX)
-            .prop_map(|(unit, count)| Window::LastCalendar { unit, count }),
+        calendar_unit().prop_flat_map(|unit| {
+            (1..=unit.max_count()).prop_map(move |count| Window::LastCalendar { unit, count })
+        }),
         (time_ref(), time_ref()).prop_map(|(start, end)| Window::Between { start, end }),
         time_ref().prop_map(Window::Since),
     ]

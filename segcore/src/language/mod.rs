@@ -19,6 +19,7 @@ pub use ast::{
     AggFunc, CmpOp, CountTest, DistanceUnit, Filter, Literal, Near, Predicate, Test, TextPattern,
     Which, DEFAULT_LATITUDE, DEFAULT_LONGITUDE, MAX_DEPTH,
 };
+use time::check_test_times;
 pub use time::{CalendarUnit, Duration, DurationUnit, TimeLiteral, TimeRef, Window};
 
 pub(crate) use display::Name;
@@ -70,7 +71,8 @@ impl Predicate {
     }
 
     /// Checks what the text parser guarantees but a hand-built or JSON AST may lack:
-    /// bounded depth, and `and` / `or` with at least two parts.
+    /// bounded depth, `and` / `or` with at least two parts, and durations, calendar counts
+    /// and time literals within [`limits`](crate::limits).
     pub fn check_structure(&self) -> Result<()> {
         if self.depth() > MAX_DEPTH {
             return Err(Error::TooDeep { limit: MAX_DEPTH });
@@ -92,7 +94,39 @@ impl Predicate {
             }
             _ => {}
         });
+        if problem.is_none() {
+            self.visit(&mut |p| {
+                if problem.is_none() {
+                    problem = check_times(p).err().map(Error::InvalidValue);
+                }
+            });
+        }
         problem.map_or(Ok(()), Err)
+    }
+}
+
+/// The range checks of one condition's windows and time literals (not of its parts).
+fn check_times(p: &Predicate) -> std::result::Result<(), String> {
+    let window = |w: &Option<Window>| w.map_or(Ok(()), Window::check);
+    let filters = |filter: &[Filter]| filter.iter().try_for_each(|f| check_test_times(&f.test));
+    match p {
+        Predicate::Attribute { test, .. } => check_test_times(test),
+        Predicate::Tag { within, .. } => window(within),
+        Predicate::Event {
+            window: w, filter, ..
+        } => window(w).and_then(|()| filters(filter)),
+        Predicate::Aggregate {
+            window: w,
+            filter,
+            test,
+            ..
+        } => window(w)
+            .and_then(|()| filters(filter))
+            .and_then(|()| check_test_times(test)),
+        Predicate::Occurrence { filter, test, .. } => {
+            filters(filter).and_then(|()| check_test_times(test))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -10,7 +10,7 @@ use super::ast::{
 };
 use super::display::RESERVED;
 use super::lexer::{tokenize, Tok, Token};
-use super::time::{CalendarUnit, Duration, TimeLiteral, TimeRef, Window};
+use super::time::{CalendarUnit, Duration, DurationUnit, TimeLiteral, TimeRef, Window};
 use crate::error::{Error, ParseError};
 
 type PResult<T> = Result<T, ParseError>;
@@ -164,16 +164,33 @@ impl Parser<'_> {
 
     // ---- boolean structure ----
 
+    /// `built`, unless it nests deeper than [`MAX_DEPTH`] (counted as
+    /// [`Predicate::depth`] counts), which is an error at the token at `at`: the `not`, `and`
+    /// or `or` that made it too deep.
+    fn within_depth(&self, built: Predicate, at: usize) -> PResult<Predicate> {
+        if built.depth() <= MAX_DEPTH {
+            return Ok(built);
+        }
+        let t = &self.tokens[at];
+        Err(ParseError::new(
+            self.src,
+            t.span.clone(),
+            t.tok.describe(self.src, &t.span),
+            format!("at most {MAX_DEPTH} levels of nested `not`, `and` and `or`"),
+        ))
+    }
+
     fn or_expr(&mut self) -> PResult<Predicate> {
         let first = self.and_expr()?;
         if !self.at_keyword("or") {
             return Ok(first);
         }
+        let at = self.pos;
         let mut parts = vec![first];
         while self.eat_keyword("or") {
             parts.push(self.and_expr()?);
         }
-        Ok(Predicate::Or(parts))
+        self.within_depth(Predicate::Or(parts), at)
     }
 
     fn and_expr(&mut self) -> PResult<Predicate> {
@@ -181,20 +198,22 @@ impl Parser<'_> {
         if !self.at_keyword("and") {
             return Ok(first);
         }
+        let at = self.pos;
         let mut parts = vec![first];
         while self.eat_keyword("and") {
             parts.push(self.unary()?);
         }
-        Ok(Predicate::And(parts))
+        self.within_depth(Predicate::And(parts), at)
     }
 
     fn unary(&mut self) -> PResult<Predicate> {
         if self.at_keyword("not") {
+            let at = self.pos;
             self.enter()?;
             self.advance();
             let inner = self.unary()?;
             self.leave();
-            return Ok(Predicate::Not(Box::new(inner)));
+            return self.within_depth(Predicate::Not(Box::new(inner)), at);
         }
         if self.peek() == &Tok::LParen {
             self.enter()?;
@@ -286,6 +305,7 @@ impl Parser<'_> {
     }
 
     fn did(&mut self) -> PResult<Predicate> {
+        let not_at = self.pos;
         let negated = self.eat_keyword("not");
         let event = self.name("an event name")?;
         let count = self.count()?;
@@ -297,11 +317,11 @@ impl Parser<'_> {
             window,
             filter,
         };
-        Ok(if negated {
-            Predicate::Not(Box::new(pred))
+        if negated {
+            self.within_depth(Predicate::Not(Box::new(pred)), not_at)
         } else {
-            pred
-        })
+            Ok(pred)
+        }
     }
 
     fn count(&mut self) -> PResult<Option<CountTest>> {
@@ -354,13 +374,22 @@ impl Parser<'_> {
                 return Ok(Window::LastCalendar { unit, count: 1 });
             }
             if let Tok::Num(_) = self.peek() {
+                let count_at = self.pos;
                 let count = self.whole_number("a whole number of periods")?;
                 if count == 0 {
-                    self.pos -= 1;
+                    self.pos = count_at;
                     return Err(self.error("a number of calendar periods of at least 1"));
                 }
                 self.expect_keyword("calendar")?;
                 let unit = self.calendar_unit()?;
+                if count > unit.max_count() {
+                    self.pos = count_at;
+                    return Err(self.error(&format!(
+                        "at most {} calendar {}s (10,000 years)",
+                        unit.max_count(),
+                        unit.name()
+                    )));
+                }
                 return Ok(Window::LastCalendar { unit, count });
             }
             return Ok(Window::Last(self.duration()?));
@@ -401,9 +430,23 @@ impl Parser<'_> {
         const DURATION: &str = "a duration such as 30d, 12h, 90m, 45s or 2w";
         match self.peek() {
             Tok::Suffixed { digits, suffix } => match format!("{digits}{suffix}").parse() {
+                Ok(d @ Duration { unit, .. }) if d.check().is_err() => Err(self.error(&format!(
+                    "a duration of at most {}{suffix} (10,000 years)",
+                    unit.max_amount()
+                ))),
                 Ok(d) => {
                     self.advance();
                     Ok(d)
+                }
+                // Digits beyond u32: too long for any unit, so name the largest.
+                Err(_) if suffix.len() == 1 && digits.len() > 9 => {
+                    match DurationUnit::from_suffix(suffix) {
+                        Some(unit) => Err(self.error(&format!(
+                            "a duration of at most {}{suffix} (10,000 years)",
+                            unit.max_amount()
+                        ))),
+                        None => Err(self.error(DURATION)),
+                    }
                 }
                 Err(_) => Err(self.error(DURATION)),
             },
@@ -422,6 +465,7 @@ impl Parser<'_> {
                 Ok(TimeRef::Now {})
             }
             Tok::Time(text) => match text.parse::<TimeLiteral>() {
+                Ok(lit) if lit.check().is_err() => Err(self.error("a time in the years 1 to 9999")),
                 Ok(lit) => {
                     self.advance();
                     Ok(TimeRef::At(lit))

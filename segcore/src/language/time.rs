@@ -6,8 +6,11 @@ use std::str::FromStr;
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
+use jiff::{Span, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::ast::{Literal, Test};
+use crate::limits::{EARLIEST_INSTANT, LATEST_INSTANT, MAX_SPAN_DAYS};
 
 /// Nanoseconds since the Unix epoch: the unit every window edge is resolved to.
 pub(crate) type Nanos = i128;
@@ -61,6 +64,13 @@ impl DurationUnit {
         })
     }
 
+    /// The largest amount of this unit a duration may have: [`MAX_SPAN_DAYS`] (10,000 years),
+    /// or `u32::MAX` where that is less.
+    pub fn max_amount(self) -> u32 {
+        let most = i128::from(MAX_SPAN_DAYS) * 86_400 / self.seconds();
+        u32::try_from(most).unwrap_or(u32::MAX)
+    }
+
     fn seconds(self) -> i128 {
         match self {
             DurationUnit::Second => 1,
@@ -91,6 +101,20 @@ impl Duration {
 
     pub(crate) fn nanos(self) -> Nanos {
         i128::from(self.amount) * self.unit.seconds() * 1_000_000_000
+    }
+
+    /// Refuses a duration longer than its unit's [`DurationUnit::max_amount`], naming the
+    /// largest allowed.
+    pub fn check(self) -> Result<(), String> {
+        let most = self.unit.max_amount();
+        if self.amount <= most {
+            Ok(())
+        } else {
+            Err(format!(
+                "the duration {self} is too long: at most {most}{} (10,000 years) is allowed",
+                self.unit.suffix()
+            ))
+        }
     }
 }
 
@@ -167,12 +191,23 @@ impl CalendarUnit {
         })
     }
 
+    /// The most periods a calendar window may reach back: 10,000 years' worth.
+    pub fn max_count(self) -> u32 {
+        match self {
+            CalendarUnit::Day => MAX_SPAN_DAYS,
+            CalendarUnit::Week => MAX_SPAN_DAYS / 7,
+            CalendarUnit::Month => 120_000,
+            CalendarUnit::Quarter => 40_000,
+            CalendarUnit::Year => 10_000,
+        }
+    }
+
     /// The first day of the period that holds `date`.
     fn period_start(self, date: Date) -> Date {
         match self {
             CalendarUnit::Day => date,
             CalendarUnit::Week => date
-                .checked_sub(i64::from(date.weekday().to_monday_zero_offset()).days())
+                .checked_sub(Span::new().days(date.weekday().to_monday_zero_offset()))
                 .unwrap_or(date),
             CalendarUnit::Month => date.first_of_month(),
             CalendarUnit::Quarter => {
@@ -183,17 +218,18 @@ impl CalendarUnit {
         }
     }
 
-    /// `date` moved back by `periods` whole periods.
+    /// `date` moved back by `periods` whole periods; `None` if that leaves the calendar jiff
+    /// can represent (checked, never a panic, whatever `periods` is).
     fn back(self, date: Date, periods: u32) -> Option<Date> {
         let n = i64::from(periods);
         let span = match self {
-            CalendarUnit::Day => n.days(),
-            CalendarUnit::Week => (n * 7).days(),
-            CalendarUnit::Month => n.months(),
-            CalendarUnit::Quarter => (n * 3).months(),
-            CalendarUnit::Year => n.years(),
+            CalendarUnit::Day => Span::new().try_days(n),
+            CalendarUnit::Week => Span::new().try_weeks(n),
+            CalendarUnit::Month => Span::new().try_months(n),
+            CalendarUnit::Quarter => Span::new().try_months(n * 3),
+            CalendarUnit::Year => Span::new().try_years(n),
         };
-        date.checked_sub(span).ok()
+        date.checked_sub(span.ok()?).ok()
     }
 }
 
@@ -211,6 +247,23 @@ pub enum TimeLiteral {
 }
 
 impl TimeLiteral {
+    /// Refuses a literal outside the years 1 to 9999, or an instant outside
+    /// [`EARLIEST_INSTANT`]..=[`LATEST_INSTANT`].
+    pub fn check(self) -> Result<(), String> {
+        let ok = match self {
+            TimeLiteral::Date(d) => (1..=9999).contains(&d.year()),
+            TimeLiteral::DateTime(dt) => (1..=9999).contains(&dt.year()),
+            TimeLiteral::Instant(t) => (EARLIEST_INSTANT..=LATEST_INSTANT).contains(&t),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "the time @{self} is outside the supported range, the years 1 to 9999"
+            ))
+        }
+    }
+
     /// The instant this literal names in `tz`. A wall-clock time that a daylight-saving change
     /// skips resolves to the instant after the gap; a repeated one to its first occurrence.
     pub(crate) fn resolve(self, tz: &TimeZone) -> Option<Timestamp> {
@@ -281,6 +334,16 @@ pub enum TimeRef {
 }
 
 impl TimeRef {
+    /// Refuses a duration or literal out of range (see [`Duration::check`] and
+    /// [`TimeLiteral::check`]).
+    pub fn check(self) -> Result<(), String> {
+        match self {
+            TimeRef::Now {} => Ok(()),
+            TimeRef::Ago(d) | TimeRef::FromNow(d) => d.check(),
+            TimeRef::At(lit) => lit.check(),
+        }
+    }
+
     /// The instant in nanoseconds; `None` only for a wall-clock time jiff cannot place.
     pub(crate) fn resolve(self, now: Timestamp, tz: &TimeZone) -> Option<Nanos> {
         let now_ns = now.as_nanosecond();
@@ -330,6 +393,25 @@ pub enum Window {
     Since(TimeRef),
 }
 
+/// An instant before every instant jiff can represent (about 37,000 years before the epoch):
+/// where a window reaching further back than the calendar starts.
+const BEFORE_ALL: Nanos = -(1 << 70);
+
+/// The range checks of a test's windows and time literals.
+pub(crate) fn check_test_times(test: &Test) -> Result<(), String> {
+    let literal = |l: &Literal| match l {
+        Literal::Time(t) => t.check(),
+        _ => Ok(()),
+    };
+    match test {
+        Test::Cmp { value, .. } => literal(value),
+        Test::Between { low, high } => literal(low).and_then(|()| literal(high)),
+        Test::In(items) | Test::NotIn(items) => items.iter().try_for_each(literal),
+        Test::Within(w) => w.check(),
+        _ => Ok(()),
+    }
+}
+
 /// A resolved window: nanosecond instants, both ends inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Interval {
@@ -346,14 +428,39 @@ impl Interval {
 }
 
 impl Window {
+    /// Refuses a window whose duration or calendar count is out of range, or that has no
+    /// periods at all; the message names the largest allowed value.
+    pub fn check(self) -> Result<(), String> {
+        match self {
+            Window::Last(d) => d.check(),
+            Window::This(_) => Ok(()),
+            Window::LastCalendar { count: 0, .. } => {
+                Err("a calendar window needs at least 1 period".to_owned())
+            }
+            Window::LastCalendar { unit, count } if count > unit.max_count() => Err(format!(
+                "`last {count} calendar {}s` reaches too far back: at most {} (10,000 years) \
+                 is allowed",
+                unit.name(),
+                unit.max_count()
+            )),
+            Window::LastCalendar { .. } => Ok(()),
+            Window::Between { start, end } => start.check().and_then(|()| end.check()),
+            Window::Since(start) => start.check(),
+        }
+    }
+
     /// The instants this window covers at `now` in `tz`.
+    ///
+    /// Never panics: a calendar period that would start before the first date jiff can
+    /// represent starts before every instant instead (no stored instant is that early).
     pub(crate) fn resolve(self, now: Timestamp, tz: &TimeZone) -> Interval {
         let now_ns = now.as_nanosecond();
         let calendar_start = |unit: CalendarUnit, back: u32| -> Option<Nanos> {
             let today = now.to_zoned_datetime(tz.clone()).date();
-            let start = unit.back(unit.period_start(today), back)?;
-            let zoned = start.to_zoned_datetime(tz.clone()).ok()?;
-            Some(zoned.timestamp().as_nanosecond())
+            let start = unit
+                .back(unit.period_start(today), back)
+                .and_then(|start| start.to_zoned_datetime(tz.clone()).ok());
+            Some(start.map_or(BEFORE_ALL, |z| z.timestamp().as_nanosecond()))
         };
         let interval = match self {
             Window::Last(d) => Some(Interval {
@@ -367,7 +474,7 @@ impl Window {
                 match (calendar_start(unit, count), calendar_start(unit, 0)) {
                     (Some(start), Some(this_start)) => Some(Interval {
                         start,
-                        end: this_start - 1,
+                        end: this_start.saturating_sub(1),
                     }),
                     _ => None,
                 }
