@@ -19,7 +19,8 @@ export declare class Audience {
   /**
    * The generated sample shop (seed 42, a year of events up to 2026-11-01T12:00:00Z, time
    * zone Europe/Stockholm), the same as the Rust examples and benchmarks build. `minimal`
-   * writes only country, age and tags besides the events.
+   * writes only country, age and tags besides the events. Sizes are bounded (at most
+   * 50,000,000 customers, 1,000 events per customer, 500,000,000 events in all).
    */
   static sampleShop(customers: number, eventsPerCustomer?: number | undefined | null, minimal?: boolean | undefined | null): Audience
   /** The number of live profiles. */
@@ -41,7 +42,10 @@ export declare class Audience {
   declareTagNamespace(namespace: string): void
   /** Declares a consent channel beyond `email`, `sms` and `push`. */
   declareChannel(channel: string): void
-  /** Creates the profile if new and sets the attributes (all or nothing). */
+  /**
+   * Creates the profile if new and sets the attributes (all or nothing). A value of
+   * `undefined` or `null` is refused rather than dropped: leave the key out instead.
+   */
   upsert(id: string, attributes: Record<string, string | boolean | number | Array<string> | Date>): void
   /** Adds a tag (creating the profile if new); `at` defaults to now. */
   tag(id: string, tag: string, at?: Date | string | number | undefined | null): void
@@ -53,9 +57,9 @@ export declare class Audience {
    */
   track(id: string, name: string, at?: Date | string | number | undefined | null, values?: Record<string, number> | undefined | null, properties?: Record<string, string | number> | undefined | null): void
   /**
-   * Records many events in order (a bulk load); returns how many. A row the core refuses
-   * stops the load with its error, whose `row` property is the row's index; the rows before
-   * it stay recorded.
+   * Records many events in order (a bulk load); returns how many. Every row is read
+   * first: a malformed row writes nothing. A row the core refuses stops the load; the
+   * rows before it stay recorded. Either way the error's `row` is the row's index.
    */
   trackMany(events: Array<EventRow>): number
   /** `trackMany` off the main thread. */
@@ -68,7 +72,10 @@ export declare class Audience {
   define(name: string, predicate: string): void
   /** Removes a named segment (refused while others refer to it); returns its text. */
   remove(name: string): string
-  /** The named segments and their definitions' text. */
+  /**
+   * The named segments and their definitions' text, in name order (as JavaScript keeps
+   * an object's keys: integer-like names, should there be any, come first).
+   */
   segments(): Record<string, string>
   /** How many profiles are in the segment at `now` (default: the current time). */
   count(segment: string, now?: Date | string | number | undefined | null): number
@@ -102,9 +109,12 @@ export declare const enum ErrorCode {
   SEGCORE_SCHEMA = 'SEGCORE_SCHEMA',
   /** A comparison whose types do not fit. */
   SEGCORE_TYPE = 'SEGCORE_TYPE',
-  /** A value no type admits (NaN, an empty name, a malformed tag or zone). */
+  /**
+   * A value no type admits (NaN, an empty name, a malformed tag or zone, a time out of
+   * range, a size too large).
+   */
   SEGCORE_INVALID_VALUE = 'SEGCORE_INVALID_VALUE',
-  /** A predicate nested too deeply. */
+  /** A predicate nested too deeply (or a segment, with the segments it refers to). */
   SEGCORE_TOO_DEEP = 'SEGCORE_TOO_DEEP',
   /** A segment definition that would refer to itself. */
   SEGCORE_CYCLE = 'SEGCORE_CYCLE',
@@ -112,13 +122,17 @@ export declare const enum ErrorCode {
   SEGCORE_SEGMENT_IN_USE = 'SEGCORE_SEGMENT_IN_USE',
   /** Bytes that are not an intact audience image. */
   SEGCORE_CORRUPT = 'SEGCORE_CORRUPT',
-  /** An argument the binding cannot read (an unparseable time, a bad row). */
+  /**
+   * An argument of the wrong type or shape (the message names it; bulk rows set `row`),
+   * or text holding a lone surrogate.
+   */
   SEGCORE_ARGUMENT = 'SEGCORE_ARGUMENT',
 }
 
 /**
- * One event of a bulk `trackMany`: the profile, the event's name, its time (an ISO 8601
- * string with an offset or epoch milliseconds; default now), numeric values and properties.
+ * One event of a bulk `trackMany`: the profile, the event's name, its time (a `Date`, an
+ * ISO 8601 string with an offset or epoch milliseconds; default now), numeric values and
+ * properties.
  */
 export interface EventRow {
   /** The profile's id. */
@@ -126,7 +140,7 @@ export interface EventRow {
   /** The event's name. */
   name: string
   /** When it happened. */
-  at?: string | number
+  at?: Date | string | number
   /** Numeric values, such as an amount. */
   values?: Record<string, number>
   /** String or number properties. */

@@ -301,3 +301,89 @@ fn removing_keeps_track_of_users_and_refuses_while_used() {
     audience.remove_segment("derived").unwrap();
     audience.remove_segment("base").unwrap();
 }
+
+/// The shared hostile corpus `testdata/hostile/predicates.json`, also run by the Python and
+/// Node suites.
+#[test]
+fn the_shared_hostile_corpus() {
+    use serde_json::Value as Json;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/hostile/predicates.json");
+    let doc: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let spec = &doc["audience"];
+    let mut audience = Audience::with_time_zone(spec["time_zone"].as_str().unwrap()).unwrap();
+    let ts = |v: &Json| -> jiff::Timestamp { v.as_str().unwrap().parse().unwrap() };
+    for p in spec["profiles"].as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        let attrs: Vec<(String, Value)> = p["attributes"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Json::Number(n) => Value::Number(n.as_f64().unwrap()),
+                    Json::String(s) => Value::String(s.clone()),
+                    other => Value::Timestamp(ts(&other["timestamp"])),
+                };
+                (k.clone(), value)
+            })
+            .collect();
+        audience.upsert(id, attrs).unwrap();
+        for tag in p["tags"].as_array().into_iter().flatten() {
+            audience.tag(id, tag.as_str().unwrap(), now()).unwrap();
+        }
+        for e in p["events"].as_array().into_iter().flatten() {
+            let mut event = Event::new(e["name"].as_str().unwrap(), ts(&e["at"]));
+            for (k, v) in e["values"].as_object().into_iter().flatten() {
+                event = event.value(k, v.as_f64().unwrap());
+            }
+            audience.track(id, event).unwrap();
+        }
+    }
+    let image = audience.to_bytes();
+    for case in doc["cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let short: String = text.chars().take(60).collect();
+        let result = promptly(Duration::from_secs(5), || {
+            let p = audience.predicate(text)?;
+            audience.define_segment("hostile", p.clone())?;
+            let early = audience.count(&p, limits::EARLIEST_INSTANT)?;
+            let late = audience.count(&p, limits::LATEST_INSTANT)?;
+            audience.remove_segment("hostile")?;
+            Ok::<_, Error>((early, late))
+        });
+        match (result, case.get("kind")) {
+            (Err(e), Some(kind)) => {
+                assert_eq!(e.kind(), kind.as_str().unwrap(), "{short}: {e}");
+                if let Error::Parse(p) = &e {
+                    if let Some(line) = case.get("line") {
+                        assert_eq!(p.line as u64, line.as_u64().unwrap(), "{short}: {e}");
+                    }
+                    if let Some(column) = case.get("column") {
+                        assert_eq!(p.column as u64, column.as_u64().unwrap(), "{short}: {e}");
+                    }
+                }
+                if let Some(says) = case.get("says") {
+                    assert!(
+                        e.to_string().contains(says.as_str().unwrap()),
+                        "{short}: {e}"
+                    );
+                }
+            }
+            (Ok((early, late)), None) => {
+                assert_eq!(
+                    early,
+                    case["count_at_earliest"].as_u64().unwrap(),
+                    "{short}"
+                );
+                assert_eq!(late, case["count_at_latest"].as_u64().unwrap(), "{short}");
+            }
+            (got, _) => panic!("{short}: got {got:?}"),
+        }
+        assert_eq!(
+            audience.to_bytes(),
+            image,
+            "{short}: the audience is unchanged"
+        );
+    }
+}
