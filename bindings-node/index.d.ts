@@ -43,10 +43,11 @@ export declare class Audience {
   /** Declares a consent channel beyond `email`, `sms` and `push`. */
   declareChannel(channel: string): void
   /**
-   * Creates the profile if new and sets the attributes (all or nothing). A value of
+   * Creates the profile if new and sets the attributes, and adds `tags` at `at` (default
+   * now), all or nothing: the attributes and every tag are checked first. A value of
    * `undefined` or `null` is refused rather than dropped: leave the key out instead.
    */
-  upsert(id: string, attributes: Record<string, string | boolean | number | Array<string> | Date>): void
+  upsert(id: string, attributes: Record<string, string | boolean | number | Array<string> | Date>, tags?: Array<string> | undefined | null, at?: Date | string | number | undefined | null): void
   /** Adds a tag (creating the profile if new); `at` defaults to now. */
   tag(id: string, tag: string, at?: Date | string | number | undefined | null): void
   /** Removes a tag; returns whether the profile held it. */

@@ -285,12 +285,20 @@ impl Audience {
         self.write().declare_channel(&channel).js(&env)
     }
 
-    /// Creates the profile if new and sets the attributes (all or nothing). A value of
+    /// Creates the profile if new and sets the attributes, and adds `tags` at `at` (default
+    /// now), all or nothing: the attributes and every tag are checked first. A value of
     /// `undefined` or `null` is refused rather than dropped: leave the key out instead.
     #[napi(
-        ts_args_type = "id: string, attributes: Record<string, string | boolean | number | Array<string> | Date>"
+        ts_args_type = "id: string, attributes: Record<string, string | boolean | number | Array<string> | Date>, tags?: Array<string> | undefined | null, at?: Date | string | number | undefined | null"
     )]
-    pub fn upsert(&self, env: Env, id: Unknown<'_>, attributes: Unknown<'_>) -> Result<()> {
+    pub fn upsert(
+        &self,
+        env: Env,
+        id: Unknown<'_>,
+        attributes: Unknown<'_>,
+        tags: Option<Unknown<'_>>,
+        at: Option<Unknown<'_>>,
+    ) -> Result<()> {
         let run = || -> Read<()> {
             let id = string(id, "id")?;
             let values = entries(attributes, "attributes")?
@@ -300,7 +308,16 @@ impl Audience {
                     Ok((k, x))
                 })
                 .collect::<Read<Vec<_>>>()?;
-            self.write().upsert(&id, values)?;
+            let tags = match given(tags) {
+                Some(tags) => elements(tags, "tags")?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, t)| string(t, &format!("tags[{i}]")))
+                    .collect::<Read<Vec<_>>>()?,
+                None => Vec::new(),
+            };
+            let at = instant_or_now(at, "at")?;
+            self.write().upsert_tagged(&id, values, &tags, at)?;
             Ok(())
         };
         run().js(&env)

@@ -4,16 +4,17 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
 const path = require('node:path')
+const http = require('node:http')
 
 const server = path.join(__dirname, '..', '..', 'examples', 'node', 'server.js')
 
-function start() {
+function start(env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [server], { env: { ...process.env, PORT: '0' } })
+    const child = spawn(process.execPath, [server], { env: { ...process.env, PORT: '0', ...env } })
     child.stdout.setEncoding('utf8')
     child.stdout.once('data', (line) => {
-      const port = /localhost:(\d+)/.exec(line)
-      if (port) resolve({ child, base: `http://localhost:${port[1]}` })
+      const url = /listening on (http:\/\/\S+)/.exec(line)
+      if (url) resolve({ child, base: url[1] })
       else reject(new Error(`unexpected output: ${line}`))
     })
     child.once('error', reject)
@@ -54,6 +55,90 @@ test('the example server records events and answers segments', async () => {
     const bad = await call(base, 'POST', '/profiles', { id: 'v1', attributes: { country: 7 } })
     assert.equal(bad.status, 400)
     assert.equal(bad.body.error, 'SEGCORE_SCHEMA')
+  } finally {
+    child.kill()
+  }
+})
+
+/** Sends a raw body (a string, or chunks written one by one) and reads the answer. */
+function raw(base, route, chunks) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + route, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => { text += d })
+      res.on('end', () => resolve({ status: res.statusCode, body: text ? JSON.parse(text) : undefined }))
+    })
+    req.on('error', (e) => resolve({ status: 'closed', error: e }))
+    let i = 0
+    const next = () => {
+      if (i === chunks.length) return req.end()
+      const ok = req.write(chunks[i++])
+      if (ok) setImmediate(next)
+      else req.once('drain', next)
+    }
+    req.on('close', () => { i = chunks.length })
+    next()
+  })
+}
+
+test('the example server listens on 127.0.0.1 unless told otherwise', async () => {
+  const { child, base } = await start()
+  try {
+    assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/)
+  } finally {
+    child.kill()
+  }
+})
+
+test('the example server answers bad requests with 400 and a code, and changes nothing', async () => {
+  const { child, base } = await start()
+  try {
+    const refused = [
+      ['/profiles', {}, 'SEGCORE_ARGUMENT'],
+      ['/profiles', { id: 5 }, 'SEGCORE_ARGUMENT'],
+      ['/profiles', { id: 'p1', attributes: [1, 2] }, 'SEGCORE_ARGUMENT'],
+      ['/profiles', { id: 'p1', attributes: { country: 'SE' }, tags: 'vip' }, 'SEGCORE_ARGUMENT'],
+      ['/profiles', { id: 'p1', attributes: { country: 'SE' }, tags: ['vip', 'bad*'] }, 'SEGCORE_INVALID_VALUE'],
+      ['/profiles', { id: 'p1', attributes: { country: 'SE', age: null } }, 'SEGCORE_ARGUMENT'],
+      ['/profiles', { id: '\ud800', attributes: {} }, 'SEGCORE_ARGUMENT'],
+      ['/events', { id: 'p1' }, 'SEGCORE_ARGUMENT'],
+      ['/events', { id: 'p1', name: 'purchase', at: 'soon' }, 'SEGCORE_ARGUMENT'],
+      ['/events', { id: 'p1', name: 'purchase', values: { amount: 'ten' } }, 'SEGCORE_ARGUMENT'],
+    ]
+    for (const [route, body, code] of refused) {
+      const r = await call(base, 'POST', route, body)
+      assert.equal(r.status, 400, JSON.stringify(body))
+      assert.equal(r.body.error, code, JSON.stringify(r.body))
+    }
+    for (const [text, code] of [['null', 'BAD_REQUEST'], ['[1]', 'BAD_REQUEST'], ['"x"', 'BAD_REQUEST'], ['{', 'BAD_JSON']]) {
+      const r = await raw(base, '/profiles', [text])
+      assert.equal(r.status, 400, text)
+      assert.equal(r.body.error, code)
+    }
+    // Nothing was written: no profile p1, no events.
+    assert.equal((await call(base, 'GET', '/visitors/p1/segments')).status, 404)
+    const segments = (await call(base, 'GET', '/segments')).body
+    for (const s of Object.values(segments)) assert.equal(s.members, 0)
+    assert.equal((await call(base, 'GET', '/visitors/%E0%A4%A/segments')).status, 400)
+  } finally {
+    child.kill()
+  }
+})
+
+test('the example server stops reading a body over the limit, counted in bytes', async () => {
+  const { child, base } = await start({ MAX_BODY_BYTES: '1000' })
+  try {
+    // 600 characters, 1,200 bytes.
+    const wide = JSON.stringify({ id: 'p1', attributes: { note: 'é'.repeat(600) } })
+    assert.equal((await raw(base, '/profiles', [wide])).status, 413)
+    // A large streamed body: answered (or cut off) without reading it all, and the server lives.
+    const chunk = 'x'.repeat(1 << 20)
+    const r = await raw(base, '/profiles', Array(64).fill(chunk))
+    assert.ok(r.status === 413 || r.status === 'closed', String(r.status))
+    assert.equal((await call(base, 'GET', '/visitors/p1/segments')).status, 404)
+    assert.equal((await call(base, 'POST', '/profiles', { id: 'p2', attributes: { country: 'SE' } })).status, 204)
+    assert.equal(child.exitCode, null, 'the server is still running')
   } finally {
     child.kill()
   }

@@ -5,6 +5,7 @@ import { Audience, ErrorCode, EventRow, PlanStep, version } from '..'
 const audience = new Audience('Europe/Stockholm')
 audience.upsert('ada', { country: 'SE', age: 36, vip: true, interests: ['yoga'], signedUp: new Date() })
 audience.tag('ada', 'vip')
+audience.upsert('bob', { country: 'DK' }, ['vip', 'interest:outdoor'], new Date())
 audience.track('ada', 'purchase', new Date(), { amount: 120 }, { category: 'shoes', size: 42 })
 audience.setConsent('ada', 'email', true, Date.now())
 audience.define('swedes', 'country == "SE"')

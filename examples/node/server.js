@@ -7,7 +7,13 @@
 //   GET  /visitors/v1/segments   -> {"id": "v1", "segments": ["big_spenders", "vips"]}
 //   GET  /segments               -> {"big_spenders": {"definition": "...", "members": 1}, ...}
 //
-// Run: PORT=3000 node server.js   (PORT=0 picks a free port; the first line printed says which)
+// A request segcore or the server refuses answers 400 with {"error": CODE, "message": ...}
+// and changes nothing (a profile's attributes and tags are written as one all-or-nothing
+// call). A body over MAX_BODY_BYTES (default 1,000,000 bytes) answers 413 and is not read
+// further.
+//
+// Run: PORT=3000 node server.js   (PORT=0 picks a free port; the first line printed says
+// which). It listens on 127.0.0.1 only, unless HOST says otherwise.
 'use strict'
 const http = require('node:http')
 
@@ -27,6 +33,7 @@ const SEGMENTS = {
   vips: 'tag "vip"',
   swedes: 'country == "SE"',
 }
+const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 1_000_000)
 
 const audience = new Audience(process.env.TIME_ZONE || 'UTC')
 // What the segments refer to, declared before the first visitor arrives.
@@ -35,20 +42,38 @@ audience.declareEventProperty('purchase', 'amount', 'number')
 audience.declareEvent('page_view')
 for (const [name, text] of Object.entries(SEGMENTS)) audience.define(name, text)
 
+/** An error answered with `status` and `code`. */
+function refusal(status, code, message) {
+  return Object.assign(new Error(message), { status, code })
+}
+
+/** The request's JSON object, read up to MAX_BODY_BYTES bytes and no further. */
 function readJson(req) {
   return new Promise((resolve, reject) => {
-    let body = ''
-    req.setEncoding('utf8')
+    const chunks = []
+    let bytes = 0
     req.on('data', (chunk) => {
-      body += chunk
-      if (body.length > 1_000_000) reject(Object.assign(new Error('body too large'), { status: 413 }))
-    })
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(body || '{}'))
-      } catch {
-        reject(Object.assign(new Error('the body is not JSON'), { status: 400 }))
+      bytes += chunk.length
+      if (bytes > MAX_BODY_BYTES) {
+        req.removeAllListeners('data')
+        req.pause()
+        reject(refusal(413, 'BODY_TOO_LARGE', `the body is over ${MAX_BODY_BYTES} bytes`))
+        return
       }
+      chunks.push(chunk)
+    })
+    req.on('error', reject)
+    req.on('end', () => {
+      let body
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
+      } catch {
+        return reject(refusal(400, 'BAD_JSON', 'the body is not JSON'))
+      }
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        return reject(refusal(400, 'BAD_REQUEST', 'the body must be a JSON object'))
+      }
+      resolve(body)
     })
   })
 }
@@ -62,8 +87,8 @@ async function handle(req, res) {
   const url = new URL(req.url, 'http://localhost')
   if (req.method === 'POST' && url.pathname === '/profiles') {
     const { id, attributes = {}, tags = [] } = await readJson(req)
-    audience.upsert(id, attributes)
-    for (const tag of tags) audience.tag(id, tag)
+    // One call: the attributes and every tag are checked before anything is written.
+    audience.upsert(id, attributes, tags)
     return send(res, 204)
   }
   if (req.method === 'POST' && url.pathname === '/events') {
@@ -73,8 +98,13 @@ async function handle(req, res) {
   }
   const visitor = /^\/visitors\/([^/]+)\/segments$/.exec(url.pathname)
   if (req.method === 'GET' && visitor) {
-    const id = decodeURIComponent(visitor[1])
-    if (!audience.has(id)) return send(res, 404, { error: 'unknown visitor', id })
+    let id
+    try {
+      id = decodeURIComponent(visitor[1])
+    } catch {
+      throw refusal(400, 'BAD_REQUEST', 'the visitor id is not valid percent-encoding')
+    }
+    if (!audience.has(id)) return send(res, 404, { error: 'NOT_FOUND', message: 'unknown visitor', id })
     return send(res, 200, { id, segments: audience.segmentsOf(id) })
   }
   if (req.method === 'GET' && url.pathname === '/segments') {
@@ -84,17 +114,25 @@ async function handle(req, res) {
     }
     return send(res, 200, out)
   }
-  return send(res, 404, { error: 'no such route' })
+  return send(res, 404, { error: 'NOT_FOUND', message: 'no such route' })
 }
 
 const server = http.createServer((req, res) => {
   handle(req, res).catch((e) => {
     // segcore's errors carry a stable code: the caller sent something segcore refuses.
-    const status = e.status || (String(e.code || '').startsWith('SEGCORE_') ? 400 : 500)
-    send(res, status, { error: e.code || 'error', message: e.message })
+    const ours = String(e.code || '').startsWith('SEGCORE_')
+    const status = e.status || (ours ? 400 : 500)
+    if (status === 500) console.error(e)
+    res.setHeader('connection', 'close')
+    send(res, status, { error: e.code || 'INTERNAL', message: e.message })
+    // A body left unread (too large) is not drained: the connection is closed instead.
+    if (status === 413) res.on('finish', () => req.destroy())
   })
 })
 
-server.listen(Number(process.env.PORT ?? 3000), () => {
-  console.log(`listening on http://localhost:${server.address().port}`)
+const host = process.env.HOST || '127.0.0.1'
+server.listen(Number(process.env.PORT ?? 3000), host, () => {
+  const { address, port } = server.address()
+  const shown = address.includes(':') ? `[${address}]` : address
+  console.log(`listening on http://${shown}:${port}`)
 })
