@@ -528,7 +528,8 @@ impl Audience {
 
     /// The generated sample shop (seed 42, a year of events up to `segcore.SAMPLE_NOW`, time
     /// zone Europe/Stockholm), the same as the Rust examples and benchmarks build. `minimal`
-    /// writes only country, age and tags besides the events.
+    /// writes only country, age and tags besides the events. Sizes are bounded (at most
+    /// 50,000,000 customers, 1,000 events per customer, 500,000,000 events in all).
     #[classmethod]
     #[pyo3(signature = (customers, events_per_customer = 24, minimal = false))]
     fn sample_shop<'py>(
@@ -542,7 +543,7 @@ impl Audience {
         if minimal {
             shop.detail = segcore::sample::ProfileDetail::Minimal;
         }
-        let built = cls.py().detach(|| shop.build());
+        let built = cls.py().detach(|| shop.try_build()).py_err()?;
         let instance = cls.call0()?;
         *instance.cast::<Audience>()?.get().write() = built;
         Ok(instance)

@@ -113,8 +113,13 @@ pub(crate) fn to_object<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, 
 pub(crate) fn datetime<'py>(py: Python<'py>, t: Timestamp) -> PyResult<Bound<'py, PyAny>> {
     let dt = py.import("datetime")?;
     let utc = dt.getattr("timezone")?.getattr("utc")?;
+    // Floored to Python's microseconds: rounding could carry the last storable instant
+    // (…59.999999999) past the end of the calendar.
+    let floored = jiff::TimestampRound::new()
+        .smallest(jiff::Unit::Microsecond)
+        .mode(jiff::RoundMode::Floor);
     let text = t
-        .round(jiff::Unit::Microsecond)
+        .round(floored)
         .map_err(|e| PyValueError::new_err(e.to_string()))?
         .strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
         .to_string();
