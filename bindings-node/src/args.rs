@@ -32,6 +32,18 @@ fn is(v: &Unknown<'_>, t: ValueType) -> bool {
     v.get_type().is_ok_and(|got| got == t)
 }
 
+/// Refuses `v` unless it is of type `t` (called `noun` in the message).
+fn require(v: &Unknown<'_>, t: ValueType, what: &str, noun: &str) -> Read<()> {
+    if is(v, t) {
+        Ok(())
+    } else {
+        Err(argument(format!(
+            "{what} must be {noun}, not {}",
+            describe(v)
+        )))
+    }
+}
+
 /// `undefined` and `null` stand for a missing optional argument.
 pub(crate) fn given<'a>(v: Option<Unknown<'a>>) -> Option<Unknown<'a>> {
     v.filter(|v| !is(v, ValueType::Undefined) && !is(v, ValueType::Null))
@@ -39,12 +51,7 @@ pub(crate) fn given<'a>(v: Option<Unknown<'a>>) -> Option<Unknown<'a>> {
 
 /// A string; `what` names the argument in the message.
 pub(crate) fn string(v: Unknown<'_>, what: &str) -> Read<String> {
-    if !is(&v, ValueType::String) {
-        return Err(argument(format!(
-            "{what} must be a string, not {}",
-            describe(&v)
-        )));
-    }
+    require(&v, ValueType::String, what, "a string")?;
     let utf16 = JsString::from_unknown(v)
         .and_then(JsString::into_utf16)
         .map_err(napi_failure)?;
@@ -57,12 +64,7 @@ pub(crate) fn string(v: Unknown<'_>, what: &str) -> Read<String> {
 
 /// A finite number.
 pub(crate) fn number(v: Unknown<'_>, what: &str) -> Read<f64> {
-    if !is(&v, ValueType::Number) {
-        return Err(argument(format!(
-            "{what} must be a number, not {}",
-            describe(&v)
-        )));
-    }
+    require(&v, ValueType::Number, what, "a number")?;
     f64::from_unknown(v).map_err(napi_failure)
 }
 
@@ -80,12 +82,7 @@ pub(crate) fn whole(v: Unknown<'_>, what: &str, most: u64) -> Read<u64> {
 
 /// A boolean.
 pub(crate) fn boolean(v: Unknown<'_>, what: &str) -> Read<bool> {
-    if !is(&v, ValueType::Boolean) {
-        return Err(argument(format!(
-            "{what} must be a boolean, not {}",
-            describe(&v)
-        )));
-    }
+    require(&v, ValueType::Boolean, what, "a boolean")?;
     bool::from_unknown(v).map_err(napi_failure)
 }
 
