@@ -185,3 +185,26 @@ def test_stored_positions_out_of_range_are_no_position() -> None:
     a.upsert("ada", {"latitude": 59.33, "longitude": 18.07})
     a.upsert("bob", {"latitude": 1000.0, "longitude": 0.0})
     assert a.members("within 20000km of (0, 0)", NOW) == ["ada"]
+
+
+def test_random_argument_types_end_in_exceptions_not_panics(shop: segcore.Audience) -> None:
+    """Every method with arguments of every type: an answer or an ordinary exception, never a
+    PanicException (which is not an Exception) and never a dead interpreter."""
+    import random
+
+    values: list[Any] = [None, True, 0, -1, 2**64, float("nan"), float("inf"), "", "\ud800",
+                         "x", [], ["a"], [1], {}, {"a": 1}, b"\x00", object(),
+                         dt.datetime(1, 1, 1), "did purchase in last 239977 calendar months",
+                         'tag "vip"', -62_135_596_801, 1e300]
+    methods = ["upsert", "tag", "untag", "track", "set_consent", "erase", "define", "remove",
+               "count", "members", "member_slots", "matches", "segments_of", "profile",
+               "declare_attribute", "declare_event", "declare_event_property",
+               "declare_tag_namespace", "declare_channel", "unset"]
+    rng = random.Random(11)
+    for _ in range(3_000):
+        method = getattr(shop, rng.choice(methods))
+        args = [rng.choice(values) for _ in range(rng.randrange(5))]
+        try:
+            method(*args)
+        except Exception:
+            pass
