@@ -1,0 +1,163 @@
+//! `sum/avg/min/max(e.v [in <window>]) <test>`: the values in the window's day buckets,
+//! accumulated per profile of the input in time order and tested.
+
+use std::collections::HashMap;
+
+use crate::explain::{Method, PlanStep};
+use crate::index::{Bitmap, DayBucket};
+use crate::language::{AggFunc, Interval, Predicate, Test};
+use crate::reference::Accumulator;
+
+use super::days::rows_in;
+use super::plan::step;
+use super::sets::DenseSet;
+use super::Matcher;
+
+/// The same for aggregates, whose scan visits properties too and whose tally skips rows
+/// outside the input with a bit test.
+pub(super) const ROWS_PER_AGGREGATE_CANDIDATE: u64 = 256;
+
+/// One profile's aggregate so far, and whether its values came in time order.
+#[derive(Clone, Copy)]
+pub(super) struct SlotTally {
+    accumulator: Accumulator,
+    last: (usize, u64),
+    in_time_order: bool,
+}
+
+impl SlotTally {
+    pub(super) fn new(func: AggFunc) -> SlotTally {
+        SlotTally {
+            accumulator: Accumulator::new(func),
+            last: (0, 0),
+            in_time_order: true,
+        }
+    }
+
+    /// Adds a value from the `day`-th bucket of the window (in day order) at `offset`.
+    pub(super) fn add(&mut self, day: usize, offset: u64, x: f64) {
+        self.in_time_order &= (day, offset) >= self.last;
+        self.last = (day, offset);
+        self.accumulator.add(x);
+    }
+}
+
+/// An aggregate condition, resolved: the function, the property's key id (`None`: no event
+/// ever had it) and the test.
+pub(super) struct Aggregate<'p> {
+    pub(super) func: AggFunc,
+    pub(super) key: Option<u32>,
+    pub(super) test: &'p Test,
+}
+
+/// Slots are dense small integers: one multiplication spreads them well enough for a map, at
+/// a fraction of the default hasher's cost.
+#[derive(Default, Clone, Copy)]
+pub(super) struct BuildSlotHasher;
+
+pub(super) struct SlotHasher(u64);
+
+impl std::hash::BuildHasher for BuildSlotHasher {
+    type Hasher = SlotHasher;
+    fn build_hasher(&self) -> SlotHasher {
+        SlotHasher(0)
+    }
+}
+
+impl std::hash::Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl<'a> Matcher<'a> {
+    /// `sum(e.v [in <window>]) <test>` and the other aggregates, from the day buckets' value
+    /// columns: the input's profiles' values in the window are accumulated, then tested;
+    /// profiles with no values get the aggregate of nothing.
+    ///
+    /// Floating-point sums depend on the order of the additions, and the reference adds in time
+    /// order. Days come in order, and a profile's rows within a day in arrival order, which is
+    /// time order unless its events for that day arrived out of order: such profiles (rare; a
+    /// tie keeps arrival order in both) are handed to the reference instead.
+    pub(super) fn tally_values(
+        &self,
+        p: &Predicate,
+        aggregate: &Aggregate<'_>,
+        w: Option<Interval>,
+        (whole, part): (&[&DayBucket], &[(i128, &DayBucket)]),
+        input: &Bitmap,
+    ) -> (Bitmap, PlanStep) {
+        let wanted = DenseSet::of(input, self.audience.store.slot_bound());
+        let mut tallies: HashMap<u32, SlotTally, BuildSlotHasher> =
+            HashMap::with_hasher(BuildSlotHasher);
+        if let (Some(key), Some(w)) = (aggregate.key, w) {
+            // In day order: the window's first day if it is covered in part, the whole days,
+            // then its last day if covered in part.
+            fn edge<'b>(&(first, bucket): &(i128, &'b DayBucket)) -> (Option<i128>, &'b DayBucket) {
+                (Some(first), bucket)
+            }
+            let days = part
+                .iter()
+                .filter(|(first, _)| *first <= w.start)
+                .map(edge)
+                .chain(whole.iter().map(|b| (None, *b)))
+                .chain(part.iter().filter(|(first, _)| *first > w.start).map(edge));
+            for (day, (edge, bucket)) in days.enumerate() {
+                let Some(values) = bucket.numbers(key) else {
+                    continue;
+                };
+                for (row, (&slot, &x)) in bucket.slots.iter().zip(values).enumerate() {
+                    if x.is_nan()
+                        || !wanted.contains(slot)
+                        || edge.is_some_and(|first| !bucket.row_within(row, first, w))
+                    {
+                        continue;
+                    }
+                    let offset = bucket.offsets[row];
+                    tallies
+                        .entry(slot)
+                        .or_insert_with(|| SlotTally::new(aggregate.func))
+                        .add(day, offset, x);
+                }
+            }
+        }
+        let passes = |acc: Accumulator| self.reference.number_test(aggregate.test, acc.result());
+        let empty_passes = passes(Accumulator::new(aggregate.func));
+        let mut exceptions: Vec<u32> = tallies
+            .iter()
+            .filter(|(&slot, tally)| {
+                let matched = if tally.in_time_order {
+                    passes(tally.accumulator)
+                } else {
+                    self.reference.matches(p, slot)
+                };
+                matched != empty_passes
+            })
+            .map(|(slot, _)| *slot)
+            .collect();
+        exceptions.sort_unstable();
+        let exceptions = Bitmap::of(&exceptions);
+        let out = if empty_passes {
+            input.andnot(&exceptions)
+        } else {
+            exceptions
+        };
+        let s = step(
+            p.to_string(),
+            Method::Tally,
+            input.cardinality(),
+            rows_in(whole, part),
+            out.cardinality(),
+            Vec::new(),
+        );
+        (out, s)
+    }
+}

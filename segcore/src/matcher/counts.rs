@@ -1,0 +1,75 @@
+//! `did e <count> times [in <window>]`: a tally of each profile's rows in the window's day
+//! buckets, compared without visiting any profile.
+
+use crate::explain::{Method, PlanStep};
+use crate::index::{Bitmap, DayBucket};
+use crate::language::{CountTest, Interval, Predicate};
+
+use super::days::rows_in;
+use super::plan::step;
+use super::Matcher;
+
+/// The slots whose tally is not zero, in order (zero words of eight tallies are skipped whole).
+pub(super) fn nonzero(tallies: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    tallies
+        .chunks(8)
+        .enumerate()
+        .filter(|(_, chunk)| chunk.iter().any(|&t| t != 0))
+        .flat_map(|(c, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, &t)| t != 0)
+                .map(move |(i, _)| (c * 8 + i) as u32)
+        })
+}
+
+impl<'a> Matcher<'a> {
+    /// `did e <count> times [in <window>]` from the day buckets' rows: each profile's events in
+    /// the window are tallied (saturating at 255, above any count this is used for), and the
+    /// tallies compared — with profiles that have none counted as zero.
+    pub(super) fn tally(
+        &self,
+        p: &Predicate,
+        count: CountTest,
+        w: Option<Interval>,
+        (whole, part): (&[&DayBucket], &[(i128, &DayBucket)]),
+        input: &Bitmap,
+    ) -> (Bitmap, PlanStep) {
+        let mut tallies = vec![0u8; self.audience.store.slot_bound()];
+        let mut add = |slot: u32| {
+            let t = &mut tallies[slot as usize];
+            *t = t.saturating_add(1);
+        };
+        for bucket in whole {
+            bucket.slots.iter().for_each(|&slot| add(slot));
+        }
+        if let Some(w) = w {
+            for (first, bucket) in part {
+                bucket.slots_within(*first, w).for_each(&mut add);
+            }
+        }
+        let holds = |n: u8| count.op.holds(u32::from(n).cmp(&count.times));
+        let rows = rows_in(whole, part);
+        // Profiles with no rows have a tally of zero: collect whichever side is the exception.
+        let zero_holds = holds(0);
+        let exceptions: Vec<u32> = nonzero(&tallies)
+            .filter(|&slot| holds(tallies[slot as usize]) != zero_holds)
+            .collect();
+        let exceptions = Bitmap::of(&exceptions);
+        let out = if zero_holds {
+            input.andnot(&exceptions)
+        } else {
+            exceptions.and(input)
+        };
+        let s = step(
+            p.to_string(),
+            Method::Tally,
+            input.cardinality(),
+            rows,
+            out.cardinality(),
+            Vec::new(),
+        );
+        (out, s)
+    }
+}

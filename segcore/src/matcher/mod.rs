@@ -1,0 +1,212 @@
+//! The bitmap matcher: answers a predicate for a whole audience with set operations over the
+//! indexes, and hands the conditions no index answers to the reference evaluator — one
+//! candidate at a time, over only the candidates the rest of the plan leaves.
+//!
+//! Each step takes the set of profiles it may still match (its input) and returns the subset
+//! that does. So `and` narrows step by step (index sets first, in the order
+//! `plan::Prepared::order` explains, scans last, stopping when nothing is left), `or` runs each part on what earlier parts did not match, and `not` is
+//! the complement within the input — at the top, the live profiles.
+//!
+//! It must return exactly the reference evaluator's answers; the property tests and the
+//! conformance corpus check that.
+//!
+//! By concern: `plan` orders and combines steps, `sets` holds the set algebra, `attributes`
+//! the exact value indexes, `days` event windows, `counts` and `aggregates` the tallies over
+//! day rows, `geography` the coordinate box, and `scan` the candidate-by-candidate fallback.
+
+mod aggregates;
+mod attributes;
+mod counts;
+mod days;
+mod geography;
+mod plan;
+mod scan;
+mod sets;
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::explain::{Method, PlanStep};
+use crate::index::{Bitmap, Indexes};
+use crate::language::{Name, Predicate};
+use crate::reference::Reference;
+use crate::Audience;
+
+use self::aggregates::{Aggregate, ROWS_PER_AGGREGATE_CANDIDATE};
+use self::days::{rows_in, ROWS_PER_CANDIDATE};
+use self::plan::{step, timed};
+
+pub(crate) struct Matcher<'a> {
+    audience: &'a Audience,
+    reference: Reference<'a>,
+    /// Segments evaluated so far by this matcher: the input each ran on and its members
+    /// there. A later reference on a subset of that input reuses them (`segments_of` on
+    /// segments that share sub-segments, a segment named twice in one query).
+    evaluated: RefCell<HashMap<String, (Bitmap, Bitmap)>>,
+}
+
+impl<'a> Matcher<'a> {
+    pub(crate) fn new(audience: &'a Audience, now: jiff::Timestamp) -> Self {
+        Matcher {
+            audience,
+            reference: Reference::new(audience, now),
+            evaluated: RefCell::default(),
+        }
+    }
+
+    fn index(&self) -> &'a Indexes {
+        &self.audience.store.index
+    }
+
+    /// The live profiles matching `p`, and the plan as run.
+    pub(crate) fn run(&self, p: &Predicate) -> (Bitmap, PlanStep) {
+        self.eval(p, &self.index().live)
+    }
+
+    /// Whether the live profile in `slot` matches `p`: the plan run on that profile alone.
+    pub(crate) fn matches(&self, p: &Predicate, slot: u32) -> bool {
+        self.index().live.contains(slot) && !self.eval(p, &Bitmap::of(&[slot])).0.is_empty()
+    }
+
+    /// How many live profiles match `p`. When the last step of a top-level `and` is an index
+    /// set, it is counted against what the earlier steps left without being built.
+    pub(crate) fn count(&self, p: &Predicate) -> u64 {
+        match p {
+            Predicate::And(parts) => self.and(parts, &self.index().live, true).1.actual,
+            _ => self.run(p).0.cardinality(),
+        }
+    }
+
+    fn eval(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
+        timed(|| self.eval_untimed(p, input))
+    }
+
+    fn eval_untimed(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
+        match p {
+            Predicate::And(parts) => self.and(parts, input, false),
+            Predicate::Or(parts) => self.or(parts, input),
+            Predicate::Not(inner) => {
+                let (matched, inner_step) = self.eval(inner, input);
+                let out = input.andnot(&matched);
+                let estimated = input.cardinality().saturating_sub(inner_step.estimated);
+                let s = step(
+                    "not".into(),
+                    Method::Not,
+                    input.cardinality(),
+                    estimated,
+                    out.cardinality(),
+                    vec![inner_step],
+                );
+                (out, s)
+            }
+            Predicate::Segment(name) => {
+                let label = format!("segment {}", Name(name));
+                let reused = self
+                    .evaluated
+                    .borrow()
+                    .get(name.as_str())
+                    .filter(|(ran_on, _)| input.is_subset(ran_on))
+                    .map(|(_, members)| members.and(input));
+                if let Some(out) = reused {
+                    let n = out.cardinality();
+                    return (
+                        out,
+                        step(label, Method::Reused, input.cardinality(), n, n, Vec::new()),
+                    );
+                }
+                match self.audience.catalog.get(name) {
+                    Some(definition) => {
+                        let (out, inner) = self.eval(definition, input);
+                        self.evaluated
+                            .borrow_mut()
+                            .insert(name.clone(), (input.clone(), out.clone()));
+                        let s = step(
+                            label,
+                            Method::Segment,
+                            input.cardinality(),
+                            inner.estimated,
+                            out.cardinality(),
+                            vec![inner],
+                        );
+                        (out, s)
+                    }
+                    // Validation keeps this from happening; an unknown segment matches no one.
+                    None => (
+                        Bitmap::new(),
+                        step(
+                            label,
+                            Method::Segment,
+                            input.cardinality(),
+                            0,
+                            0,
+                            Vec::new(),
+                        ),
+                    ),
+                }
+            }
+            leaf => match self.indexed(leaf) {
+                Some(set) => self.apply_set(leaf, &set, input),
+                None => self.unindexed(leaf, input),
+            },
+        }
+    }
+
+    /// A condition no index answers: `did e in <window>` from day buckets, `did e <count>
+    /// times` by a tally where that is cheaper than a scan, anything else by a scan.
+    fn unindexed(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
+        match p {
+            Predicate::Event {
+                event,
+                count: None,
+                window: Some(window),
+                filter,
+            } if filter.is_empty() => self.did_in_window(p, event, window, input),
+            Predicate::Event {
+                event,
+                count: Some(count),
+                window,
+                filter,
+            } if filter.is_empty() && count.times < u32::from(u8::MAX) => {
+                let w = self.window_or_all_time(window.as_ref());
+                let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
+                let rows = rows_in(&whole, &part);
+                let candidates = self.estimate_candidates(p, input);
+                // A tally costs a few nanoseconds a row; testing a candidate costs a visit to
+                // its profile, hundreds of nanoseconds.
+                if rows < candidates.saturating_mul(ROWS_PER_CANDIDATE) {
+                    self.tally(p, *count, w, (&whole, &part), input)
+                } else {
+                    self.scan(p, input)
+                }
+            }
+            Predicate::Aggregate {
+                func,
+                event,
+                value,
+                window,
+                filter,
+                test,
+            } if filter.is_empty() => {
+                let w = self.window_or_all_time(window.as_ref());
+                let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
+                let rows = rows_in(&whole, &part);
+                let candidates = self.estimate_candidates(p, input);
+                // A row costs a bit test and, for the input's profiles, an addition; a
+                // candidate costs a visit to its profile's events and properties.
+                if rows < candidates.saturating_mul(ROWS_PER_AGGREGATE_CANDIDATE) {
+                    let aggregate = Aggregate {
+                        func: *func,
+                        key: self.audience.store.keys.get(value),
+                        test,
+                    };
+                    self.tally_values(p, &aggregate, w, (&whole, &part), input)
+                } else {
+                    self.scan(p, input)
+                }
+            }
+            _ => self.scan(p, input),
+        }
+    }
+}
