@@ -18,6 +18,9 @@ pub enum Method {
     /// `did e <count> times`: each profile's events in the window tallied from the rows the day
     /// buckets keep, without visiting any profile.
     Tally,
+    /// `first(e)`, `last(e)` or `did e`: the first/last day sets, whole days from their sets,
+    /// the edge days from their rows' times.
+    Occurrence,
     /// `and`: the parts in turn (index sets, then compound parts, then scans), each on what
     /// the previous left.
     And,
@@ -42,6 +45,7 @@ impl Method {
             Method::Scan => "scan",
             Method::Buckets => "buckets",
             Method::Tally => "tally",
+            Method::Occurrence => "occurrence",
             Method::And => "and",
             Method::Or => "or",
             Method::Not => "not",

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use crate::index::Indexes;
+use crate::index::{Indexes, Span};
 use crate::profile::{Consent, Event, Profile};
 use crate::value::Value;
 
@@ -68,6 +68,14 @@ fn split_props(props: &[(u32, PropValue)]) -> SplitProps {
         }
     }
     (numbers, strings)
+}
+
+/// The times of the first and the last of `events` (sorted by time) named `name`, in
+/// nanoseconds. Scans from both ends, so a profile's recent events cost little to find.
+fn first_and_last(events: &[StoredEvent], name: u32) -> Option<Span> {
+    let first = events.iter().find(|e| e.name == name)?.at;
+    let last = events.iter().rfind(|e| e.name == name)?.at;
+    Some((first.as_nanosecond(), last.as_nanosecond()))
 }
 
 /// Where `id` is in `pairs` sorted by id: `Ok(index)`, or `Err(where it would go)`.
@@ -227,6 +235,11 @@ impl Store {
     }
 
     /// Records a consent decision unless a newer one is held.
+    /// The first and last time of the live profile in `slot`'s events named `event`.
+    pub fn occurrence_span(&self, slot: u32, event: u32) -> Option<Span> {
+        first_and_last(&self.record(slot)?.events, event)
+    }
+
     pub fn set_consent(&mut self, slot: u32, channel: &str, decision: Consent) {
         let id = self.channels.intern(channel);
         let consent = &mut self.record_mut(slot).consent;
@@ -258,6 +271,10 @@ impl Store {
         let (numbers, strings) = split_props(&props);
         self.index
             .add_event(name, event.at, slot, &numbers, &strings);
+        let old = first_and_last(&self.record_mut(slot).events, name);
+        let at = event.at.as_nanosecond();
+        let new = old.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
+        self.index.set_occurrence(name, slot, old, Some(new));
         let record = self.record_mut(slot);
         let stored = StoredEvent {
             name,
@@ -291,6 +308,13 @@ impl Store {
         for (channel, _) in &record.consent {
             self.index
                 .set_consent(self.channels.name(*channel), slot, false);
+        }
+        let mut names: Vec<u32> = record.events.iter().map(|e| e.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let old = first_and_last(&record.events, name);
+            self.index.set_occurrence(name, slot, old, None);
         }
         for event in &record.events {
             let (_, strings) = split_props(record.props_of(event));

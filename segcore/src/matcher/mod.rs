@@ -19,6 +19,7 @@ mod attributes;
 mod counts;
 mod days;
 mod geography;
+mod occurrences;
 mod plan;
 mod scan;
 mod sets;
@@ -30,7 +31,7 @@ use std::collections::HashMap;
 
 use crate::explain::{Method, PlanStep};
 use crate::index::{Bitmap, Indexes};
-use crate::language::{Name, Predicate};
+use crate::language::{Name, Predicate, Test, Which};
 use crate::reference::Reference;
 use crate::Audience;
 
@@ -206,6 +207,23 @@ impl<'a> Matcher<'a> {
                     self.scan(p, input)
                 }
             }
+            Predicate::Occurrence {
+                which,
+                event,
+                filter,
+                test,
+            } if filter.is_empty() => self
+                .occurrence(p, *which, event, test, input)
+                .unwrap_or_else(|| self.scan(p, input)),
+            // Ever, at or before now: a first occurrence exists.
+            Predicate::Event {
+                event,
+                count: None,
+                window: None,
+                filter,
+            } if filter.is_empty() => self
+                .occurrence(p, Which::First, event, &Test::Exists, input)
+                .unwrap_or_else(|| self.scan(p, input)),
             _ => self.scan(p, input),
         }
     }

@@ -95,3 +95,34 @@ fn unindexed_strings_scan_with_the_same_answers() {
         );
     }
 }
+
+/// Erasing a profile takes it out of the first/last day sets (slots are never reused, so a
+/// stale entry would not change an answer; it would only hold memory forever).
+#[test]
+fn erase_forgets_first_and_last() {
+    let mut a = Audience::new();
+    for (i, day) in ["2024-01-01", "2024-01-05", "2024-02-01"]
+        .iter()
+        .enumerate()
+    {
+        let at: jiff::Timestamp = format!("{day}T10:00:00Z").parse().unwrap();
+        a.track("p", crate::Event::new("purchase", at)).unwrap();
+        a.track(&format!("q{i}"), crate::Event::new("purchase", at))
+            .unwrap();
+    }
+    let id = a.store.event_names.get("purchase").unwrap();
+    let days = |a: &Audience| {
+        let o = &a.store.index.occurrences[&id];
+        let view = |m: &std::collections::BTreeMap<i64, crate::index::Bitmap>| -> u64 {
+            m.values().map(|s| s.cardinality()).sum()
+        };
+        (view(&o.first), view(&o.last))
+    };
+    assert_eq!(days(&a), (4, 4));
+    a.erase("p");
+    assert_eq!(days(&a), (3, 3));
+    for i in 0..3 {
+        a.erase(&format!("q{i}"));
+    }
+    assert!(a.store.index.occurrences.is_empty());
+}

@@ -69,6 +69,8 @@ pub enum Mutation {
     Consent(usize, bool, i64),
     Erase(usize),
     Recreate(usize, &'static str),
+    /// A late event: moves first/last occurrences, lands in a day bucket after others.
+    Track(usize, &'static str, i64, f64),
 }
 
 fn pick<T: Clone + std::fmt::Debug + 'static>(items: Vec<T>) -> impl Strategy<Value = T> {
@@ -147,7 +149,9 @@ pub fn mutation(profiles: usize) -> impl Strategy<Value = Mutation> {
         (i.clone(), pick(vec!["vip", "interest:b"])).prop_map(|(i, t)| Mutation::Tag(i, t)),
         (i.clone(), any::<bool>(), -200i64..0).prop_map(|(i, g, d)| Mutation::Consent(i, g, d)),
         i.clone().prop_map(Mutation::Erase),
-        (i, pick(vec!["SE", "DK"])).prop_map(|(i, c)| Mutation::Recreate(i, c)),
+        (i.clone(), pick(vec!["SE", "DK"])).prop_map(|(i, c)| Mutation::Recreate(i, c)),
+        (i, pick(vec!["purchase", "view"]), event_offset(), 0.0..40.0)
+            .prop_map(|(i, e, at, x)| Mutation::Track(i, e, at, x)),
     ]
 }
 
@@ -239,6 +243,10 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
             Mutation::Recreate(i, c) => a
                 .upsert(&id(*i), [("country", Value::from(*c))])
                 .map(|_| ()),
+            Mutation::Track(i, e, at, x) => a.track(
+                &id(*i),
+                Event::new(*e, seconds_from_now(*at)).value("amount", *x),
+            ),
         };
     }
     for (name, text) in [
@@ -315,16 +323,22 @@ pub fn aggregate_leaf() -> impl Strategy<Value = String> {
 pub fn occurrence_leaf() -> impl Strategy<Value = String> {
     (
         pick(vec!["first", "last"]),
-        pick(vec!["", r#" where category == "a""#]),
+        pick(vec!["view", "purchase"]),
+        pick(vec!["", "", r#" where category == "a""#]),
         pick(vec![
             "before 7d ago",
+            "after 2d ago",
             "within last 30d",
             "within this week",
+            "within last calendar day",
+            "between 20d ago and 1d ago",
+            "== 3d ago",
+            "!= 3d ago",
             "missing",
             "exists",
         ]),
     )
-        .prop_map(|(w, c, t)| format!("{w}(view{c}) {t}"))
+        .prop_map(|(w, e, c, t)| format!("{w}({e}{c}) {t}"))
 }
 
 pub fn valid_leaf() -> impl Strategy<Value = String> {
