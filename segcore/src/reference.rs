@@ -208,7 +208,7 @@ impl<'a> Reference<'a> {
                 && filter.iter().all(|f| {
                     let key = self.audience.store.keys.get(&f.key);
                     let value = key.and_then(|k| record.property(e, k));
-                    self.test(&f.test, value.map(|v| self.prop_operand(v)))
+                    self.property_passes(&f.test, value)
                 })
         })
     }
@@ -216,6 +216,12 @@ impl<'a> Reference<'a> {
     /// Whether `test` holds for a number (or a missing value).
     pub(crate) fn number_test(&self, test: &Test, value: Option<f64>) -> bool {
         self.test(test, value.map(Operand::Num))
+    }
+
+    /// Whether an event property (`None`: the event lacks it) passes a `where` filter's test:
+    /// the one rule for stored events and day-bucket rows alike.
+    pub(crate) fn property_passes(&self, test: &Test, value: Option<PropValue>) -> bool {
+        self.test(test, value.map(|v| self.prop_operand(v)))
     }
 
     fn prop_operand(&self, v: PropValue) -> Operand<'a> {

@@ -1,6 +1,6 @@
 //! Day buckets: one event name's events on one UTC day, as a member set and as rows (slot, time
-//! within the day, numeric properties) that counts, aggregates and first/last read without
-//! visiting any profile.
+//! within the day, property columns) that counts, aggregates, `where` filters and first/last
+//! read without visiting any profile.
 
 use crate::language::Interval;
 
@@ -8,8 +8,8 @@ use super::Bitmap;
 
 /// One event name's events on one UTC day: who did it (for `did e in <window>` as a union of
 /// days), and one row per event — slot, time within the day, numeric properties — so that
-/// counts and aggregates in a window are tallied from these columns without visiting any
-/// profile. Rows are in arrival order, so any write is an append (a history loaded customer by
+/// counts, aggregates and `where` filters in a window are answered from these columns without
+/// visiting any profile. Rows are in arrival order, so any write is an append (a history loaded customer by
 /// customer arrives in no time order at all); a tally that needs time order checks it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DayBucket {
@@ -20,26 +20,50 @@ pub(crate) struct DayBucket {
     /// Numeric property columns by key id, beside `slots`; NaN (never a stored value) where
     /// an event lacks the property.
     pub numbers: Vec<(u32, Vec<f64>)>,
+    /// String property columns by key id (interned value ids), beside `slots`; [`NO_STRING`]
+    /// where an event lacks the property.
+    pub strings: Vec<(u32, Vec<u32>)>,
+}
+
+/// No string value, in a string column (ids are dense from zero; this one is never reached).
+pub(crate) const NO_STRING: u32 = u32::MAX;
+
+/// Appends one row's values to the columns (by key), creating a column the first time its key
+/// is seen, filled with `missing` for the rows before.
+fn append<T: Copy>(
+    columns: &mut Vec<(u32, Vec<T>)>,
+    rows_before: usize,
+    row: &[(u32, T)],
+    missing: T,
+) {
+    for &(key, _) in row {
+        if !columns.iter().any(|(k, _)| *k == key) {
+            columns.push((key, vec![missing; rows_before]));
+        }
+    }
+    for (key, column) in columns {
+        let value = row
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(missing, |(_, v)| *v);
+        column.push(value);
+    }
 }
 
 impl DayBucket {
-    pub(super) fn insert(&mut self, slot: u32, offset: u64, numbers: &[(u32, f64)]) {
+    pub(super) fn insert(
+        &mut self,
+        slot: u32,
+        offset: u64,
+        numbers: &[(u32, f64)],
+        strings: &[(u32, u32)],
+    ) {
+        let before = self.slots.len();
         self.members.add(slot);
         self.slots.push(slot);
         self.offsets.push(offset);
-        for &(key, _) in numbers {
-            if !self.numbers.iter().any(|(k, _)| *k == key) {
-                self.numbers
-                    .push((key, vec![f64::NAN; self.slots.len() - 1]));
-            }
-        }
-        for (key, column) in &mut self.numbers {
-            let value = numbers
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or(f64::NAN, |(_, v)| *v);
-            column.push(value);
-        }
+        append(&mut self.numbers, before, numbers, f64::NAN);
+        append(&mut self.strings, before, strings, NO_STRING);
     }
 
     /// Drops `slot`'s row at `offset` and its membership (the whole profile is being erased).
@@ -54,7 +78,18 @@ impl DayBucket {
             for (_, column) in &mut self.numbers {
                 column.remove(row);
             }
+            for (_, column) in &mut self.strings {
+                column.remove(row);
+            }
         }
+    }
+
+    /// The column of string property `key` (value ids), if any row has it.
+    pub fn strings(&self, key: u32) -> Option<&[u32]> {
+        self.strings
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, c)| c.as_slice())
     }
 
     /// The column of numeric property `key`, if any row has it.

@@ -13,7 +13,7 @@ use crate::value::Value;
 mod days;
 mod occurrences;
 
-pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS};
+pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
 pub(crate) use occurrences::{Occurrences, Span};
 
 /// A set of slots.
@@ -359,7 +359,7 @@ impl Indexes {
             .or_default()
             .entry(day_of(ns))
             .or_default()
-            .insert(slot, offset_in_day(ns), numbers);
+            .insert(slot, offset_in_day(ns), numbers, strings);
     }
 
     /// Forgets that `slot` did `event` at `at` (it is being erased).

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use super::filters::RowFilter;
 use crate::explain::{Method, PlanStep};
 use crate::index::{Bitmap, DayBucket};
-use crate::language::{AggFunc, Interval, Predicate, Test};
+use crate::language::{AggFunc, Filter, Interval, Predicate, Test};
 use crate::reference::Accumulator;
 
 use super::days::rows_in;
@@ -91,6 +92,7 @@ impl<'a> Matcher<'a> {
         &self,
         p: &Predicate,
         aggregate: &Aggregate<'_>,
+        filter: &[Filter],
         w: Option<Interval>,
         (whole, part): (&[&DayBucket], &[(i128, &DayBucket)]),
         input: &Bitmap,
@@ -98,6 +100,7 @@ impl<'a> Matcher<'a> {
         let wanted = DenseSet::of(input, self.audience.store.slot_bound());
         let mut tallies: HashMap<u32, SlotTally, BuildSlotHasher> =
             HashMap::with_hasher(BuildSlotHasher);
+        let mut filter = RowFilter::new(&self.audience.store, filter);
         if let (Some(key), Some(w)) = (aggregate.key, w) {
             // In day order: the window's first day if it is covered in part, the whole days,
             // then its last day if covered in part.
@@ -114,9 +117,11 @@ impl<'a> Matcher<'a> {
                 let Some(values) = bucket.numbers(key) else {
                     continue;
                 };
+                let pass = filter.passing(&self.reference, bucket);
                 for (row, (&slot, &x)) in bucket.slots.iter().zip(values).enumerate() {
                     if x.is_nan()
                         || !wanted.contains(slot)
+                        || pass.as_ref().is_some_and(|p| !p[row])
                         || edge.is_some_and(|first| !bucket.row_within(row, first, w))
                     {
                         continue;

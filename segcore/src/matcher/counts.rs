@@ -1,9 +1,10 @@
 //! `did e <count> times [in <window>]`: a tally of each profile's rows in the window's day
 //! buckets, compared without visiting any profile.
 
+use super::filters::RowFilter;
 use crate::explain::{Method, PlanStep};
 use crate::index::{Bitmap, DayBucket};
-use crate::language::{CountTest, Interval, Predicate};
+use crate::language::{CountTest, Filter, Interval, Predicate};
 
 use super::days::rows_in;
 use super::plan::step;
@@ -32,6 +33,7 @@ impl<'a> Matcher<'a> {
         &self,
         p: &Predicate,
         count: CountTest,
+        filter: &[Filter],
         w: Option<Interval>,
         (whole, part): (&[&DayBucket], &[(i128, &DayBucket)]),
         input: &Bitmap,
@@ -41,12 +43,26 @@ impl<'a> Matcher<'a> {
             let t = &mut tallies[slot as usize];
             *t = t.saturating_add(1);
         };
+        let mut filter = RowFilter::new(&self.audience.store, filter);
         for bucket in whole {
-            bucket.slots.iter().for_each(|&slot| add(slot));
+            match filter.passing(&self.reference, bucket) {
+                None => bucket.slots.iter().for_each(|&slot| add(slot)),
+                Some(pass) => bucket
+                    .slots
+                    .iter()
+                    .zip(pass)
+                    .filter(|(_, ok)| *ok)
+                    .for_each(|(&slot, _)| add(slot)),
+            }
         }
         if let Some(w) = w {
-            for (first, bucket) in part {
-                bucket.slots_within(*first, w).for_each(&mut add);
+            for &(first, bucket) in part {
+                let pass = filter.passing(&self.reference, bucket);
+                for (row, &slot) in bucket.slots.iter().enumerate() {
+                    if bucket.row_within(row, first, w) && pass.as_ref().is_none_or(|p| p[row]) {
+                        add(slot);
+                    }
+                }
             }
         }
         let holds = |n: u8| count.op.holds(u32::from(n).cmp(&count.times));

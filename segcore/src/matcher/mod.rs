@@ -18,6 +18,7 @@ mod aggregates;
 mod attributes;
 mod counts;
 mod days;
+mod filters;
 mod geography;
 mod occurrences;
 mod plan;
@@ -31,7 +32,7 @@ use std::collections::HashMap;
 
 use crate::explain::{Method, PlanStep};
 use crate::index::{Bitmap, Indexes};
-use crate::language::{Name, Predicate, Test, Which};
+use crate::language::{CmpOp, CountTest, Name, Predicate, Test, Which};
 use crate::reference::Reference;
 use crate::Audience;
 
@@ -154,8 +155,9 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// A condition no index answers: `did e in <window>` from day buckets, `did e <count>
-    /// times` by a tally where that is cheaper than a scan, anything else by a scan.
+    /// A condition no index answers: `did e in <window>` from day buckets, `did e` and
+    /// `first/last(e)` from the first/last day sets, counts, `where` filters and aggregates by
+    /// a tally of day rows where that is cheaper than a scan, anything else by a scan.
     fn unindexed(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
         match p {
             Predicate::Event {
@@ -164,12 +166,26 @@ impl<'a> Matcher<'a> {
                 window: Some(window),
                 filter,
             } if filter.is_empty() => self.did_in_window(p, event, window, input),
+            // Ever, at or before now: a first occurrence exists.
             Predicate::Event {
                 event,
-                count: Some(count),
+                count: None,
+                window: None,
+                filter,
+            } if filter.is_empty() => self
+                .occurrence(p, Which::First, event, &Test::Exists, input)
+                .unwrap_or_else(|| self.scan(p, input)),
+            Predicate::Event {
+                event,
+                count,
                 window,
                 filter,
-            } if filter.is_empty() && count.times < u32::from(u8::MAX) => {
+            } if count.is_none_or(|c| c.times < u32::from(u8::MAX)) => {
+                // `did e where ...` is `did e at least 1 times where ...`.
+                let count = count.unwrap_or(CountTest {
+                    op: CmpOp::Ge,
+                    times: 1,
+                });
                 let w = self.window_or_all_time(window.as_ref());
                 let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
                 let rows = rows_in(&whole, &part);
@@ -177,7 +193,7 @@ impl<'a> Matcher<'a> {
                 // A tally costs a few nanoseconds a row; testing a candidate costs a visit to
                 // its profile, hundreds of nanoseconds.
                 if rows < candidates.saturating_mul(ROWS_PER_CANDIDATE) {
-                    self.tally(p, *count, w, (&whole, &part), input)
+                    self.tally(p, count, filter, w, (&whole, &part), input)
                 } else {
                     self.scan(p, input)
                 }
@@ -189,7 +205,7 @@ impl<'a> Matcher<'a> {
                 window,
                 filter,
                 test,
-            } if filter.is_empty() => {
+            } => {
                 let w = self.window_or_all_time(window.as_ref());
                 let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
                 let rows = rows_in(&whole, &part);
@@ -202,7 +218,7 @@ impl<'a> Matcher<'a> {
                         key: self.audience.store.keys.get(value),
                         test,
                     };
-                    self.tally_values(p, &aggregate, w, (&whole, &part), input)
+                    self.tally_values(p, &aggregate, filter, w, (&whole, &part), input)
                 } else {
                     self.scan(p, input)
                 }
@@ -214,15 +230,6 @@ impl<'a> Matcher<'a> {
                 test,
             } if filter.is_empty() => self
                 .occurrence(p, *which, event, test, input)
-                .unwrap_or_else(|| self.scan(p, input)),
-            // Ever, at or before now: a first occurrence exists.
-            Predicate::Event {
-                event,
-                count: None,
-                window: None,
-                filter,
-            } if filter.is_empty() => self
-                .occurrence(p, Which::First, event, &Test::Exists, input)
                 .unwrap_or_else(|| self.scan(p, input)),
             _ => self.scan(p, input),
         }
