@@ -21,6 +21,9 @@ pub enum Method {
     /// `first(e)`, `last(e)` or `did e`: the first/last day sets, whole days from their sets,
     /// the edge days from their rows' times.
     Occurrence,
+    /// `within r of (lat, lon)`: position cells wholly inside the circle from their sets, the
+    /// profiles in cells across its edge by the distance test.
+    Grid,
     /// `and`: the parts in turn (index sets, then compound parts, then scans), each on what
     /// the previous left.
     And,
@@ -46,6 +49,7 @@ impl Method {
             Method::Buckets => "buckets",
             Method::Tally => "tally",
             Method::Occurrence => "occurrence",
+            Method::Grid => "grid",
             Method::And => "and",
             Method::Or => "or",
             Method::Not => "not",

@@ -1,5 +1,32 @@
 //! Great-circle distance for `within 50km of (lat, lon)`.
 
+use crate::language::Near;
+use crate::value::Value;
+
+/// The attributes `within r of (lat, lon)` reads unless told otherwise.
+pub(crate) const LATITUDE: &str = "latitude";
+/// See [`LATITUDE`].
+pub(crate) const LONGITUDE: &str = "longitude";
+
+/// A stored position: both numbers, in plain degrees. Anything else (a latitude of 95, a
+/// string) is no position at all: the attributes are ordinary numbers, and only here are they
+/// read as geography.
+pub(crate) fn position(lat: Option<&Value>, lon: Option<&Value>) -> Option<(f64, f64)> {
+    match (lat, lon) {
+        (Some(Value::Number(lat)), Some(Value::Number(lon)))
+            if (-90.0..=90.0).contains(lat) && (-180.0..=180.0).contains(lon) =>
+        {
+            Some((*lat, *lon))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a position is inside the circle: the one rule for the reference and the matcher.
+pub(crate) fn within(near: &Near, (lat, lon): (f64, f64)) -> bool {
+    distance_km(lat, lon, near.latitude, near.longitude) <= near.radius * near.unit.kilometres()
+}
+
 /// Mean Earth radius in kilometres (IUGG).
 pub(crate) const EARTH_RADIUS_KM: f64 = 6371.0088;
 

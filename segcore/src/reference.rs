@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use regex::Regex;
 
-use crate::geo::distance_km;
+use crate::geo;
 use crate::language::{
     AggFunc, Filter, Interval, Literal, Nanos, Near, Predicate, Test, TextPattern, TimeRef, Which,
     Window,
@@ -235,17 +235,7 @@ impl<'a> Reference<'a> {
         let store = &self.audience.store;
         let lat = store.attribute(slot, &near.latitude_attribute);
         let lon = store.attribute(slot, &near.longitude_attribute);
-        match (lat, lon) {
-            // A stored position outside plain degrees is no position at all: the attributes
-            // are ordinary numbers, and only here are they read as geography.
-            (Some(Value::Number(lat)), Some(Value::Number(lon)))
-                if (-90.0..=90.0).contains(lat) && (-180.0..=180.0).contains(lon) =>
-            {
-                distance_km(*lat, *lon, near.latitude, near.longitude)
-                    <= near.radius * near.unit.kilometres()
-            }
-            _ => false,
-        }
+        geo::position(lat, lon).is_some_and(|at| geo::within(near, at))
     }
 
     /// A window resolved at this evaluator's `now` (cached).

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use crate::geo;
 use crate::index::{Indexes, Span};
 use crate::profile::{Consent, Event, Profile};
 use crate::value::Value;
@@ -192,7 +193,32 @@ impl Store {
         self.columns[column as usize].get(slot as usize)?.as_ref()
     }
 
+    /// The position of `slot` in the `latitude` and `longitude` attributes, if it has one.
+    pub fn position(&self, slot: u32) -> Option<(f64, f64)> {
+        geo::position(
+            self.attribute(slot, geo::LATITUDE),
+            self.attribute(slot, geo::LONGITUDE),
+        )
+    }
+
+    /// The values of attribute `name` by slot (shorter than the slots when later ones lack it).
+    pub fn column(&self, name: &str) -> &[Option<Value>] {
+        self.column_ids
+            .get(name)
+            .map_or(&[], |c| self.columns[c as usize].as_slice())
+    }
+
     pub fn set_attribute(&mut self, slot: u32, name: &str, value: Option<Value>) {
+        let located = name == geo::LATITUDE || name == geo::LONGITUDE;
+        let old_position = if located { self.position(slot) } else { None };
+        self.write_attribute(slot, name, value);
+        if located {
+            let new_position = self.position(slot);
+            self.index.set_position(slot, old_position, new_position);
+        }
+    }
+
+    fn write_attribute(&mut self, slot: u32, name: &str, value: Option<Value>) {
         let column = self.column_ids.intern(name) as usize;
         if column == self.columns.len() {
             self.columns.push(Vec::new());
@@ -293,6 +319,8 @@ impl Store {
         let Some(slot) = self.ids.remove(id) else {
             return false;
         };
+        let position = self.position(slot);
+        self.index.set_position(slot, position, None);
         let record = self.records[slot as usize]
             .take()
             .expect("a slot from the id map is live");

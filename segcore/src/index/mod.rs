@@ -11,9 +11,11 @@ use std::ops::Bound;
 use crate::value::Value;
 
 mod days;
+mod grid;
 mod occurrences;
 
 pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
+pub(crate) use grid::{coarse_of, Cell, Grid, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};
 
 /// A set of slots.
@@ -278,6 +280,8 @@ pub(crate) struct Indexes {
     pub occurrences: HashMap<u32, Occurrences>,
     /// Channel → profiles whose latest decision grants consent.
     pub consent: HashMap<String, Bitmap>,
+    /// Positions held in the `latitude` and `longitude` attributes, by cell.
+    pub grid: Grid,
 }
 
 impl Indexes {
@@ -391,6 +395,11 @@ impl Indexes {
                 }
             }
         }
+    }
+
+    /// Records that `slot`'s position moved from `old` to `new` (`None`: it has none).
+    pub fn set_position(&mut self, slot: u32, old: Option<(f64, f64)>, new: Option<(f64, f64)>) {
+        self.grid.update(slot, old, new);
     }
 
     /// Records that `slot`'s first and last `event` moved from `old` to `new` (`None`: it has

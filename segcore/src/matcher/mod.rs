@@ -231,6 +231,9 @@ impl<'a> Matcher<'a> {
             } if filter.is_empty() => self
                 .occurrence(p, *which, event, test, input)
                 .unwrap_or_else(|| self.scan(p, input)),
+            Predicate::Near(near) => self
+                .near(p, near, input)
+                .unwrap_or_else(|| self.scan(p, input)),
             _ => self.scan(p, input),
         }
     }
