@@ -24,6 +24,9 @@ pub enum Method {
     /// `within r of (lat, lon)`: position cells wholly inside the circle from their sets, the
     /// profiles in cells across its edge by the distance test.
     Grid,
+    /// An aggregate read from each profile's running aggregate of the property, with the
+    /// profiles that have events outside the window tested one by one.
+    Totals,
     /// `and`: the parts in turn (index sets, then compound parts, then scans), each on what
     /// the previous left.
     And,
@@ -50,6 +53,7 @@ impl Method {
             Method::Tally => "tally",
             Method::Occurrence => "occurrence",
             Method::Grid => "grid",
+            Method::Totals => "totals",
             Method::And => "and",
             Method::Or => "or",
             Method::Not => "not",

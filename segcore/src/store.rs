@@ -311,8 +311,27 @@ impl Store {
         };
         record.props.extend(props);
         // After every event at or before this time: late events slot in, ties keep arrival order.
-        let at = record.events.partition_point(|e| e.at <= stored.at);
-        record.events.insert(at, stored);
+        let position = record.events.partition_point(|e| e.at <= stored.at);
+        record.events.insert(position, stored);
+        // Running aggregates add in time order: an event at or after the last one of its name
+        // is added; an earlier one means adding this profile's values again, in order.
+        let late = old.is_some_and(|(_, last)| at < last);
+        for &(key, x) in &numbers {
+            if !late {
+                self.index.running_mut(name, key, slot).add(x);
+                continue;
+            }
+            let record = self.records[slot as usize]
+                .as_ref()
+                .expect("the slot was just written");
+            let mut running = crate::index::Running::EMPTY;
+            for e in record.events.iter().filter(|e| e.name == name) {
+                if let Some(PropValue::Number(x)) = record.property(e, key) {
+                    running.add(x);
+                }
+            }
+            *self.index.running_mut(name, key, slot) = running;
+        }
     }
 
     pub fn erase(&mut self, id: &str) -> bool {
@@ -321,6 +340,7 @@ impl Store {
         };
         let position = self.position(slot);
         self.index.set_position(slot, position, None);
+        self.index.forget_totals(slot);
         let record = self.records[slot as usize]
             .take()
             .expect("a slot from the id map is live");

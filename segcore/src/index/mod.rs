@@ -13,10 +13,12 @@ use crate::value::Value;
 mod days;
 mod grid;
 mod occurrences;
+mod totals;
 
 pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
 pub(crate) use grid::{coarse_of, Cell, Grid, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};
+pub(crate) use totals::Running;
 
 /// A set of slots.
 pub(crate) type Bitmap = croaring::Bitmap;
@@ -282,6 +284,8 @@ pub(crate) struct Indexes {
     pub consent: HashMap<String, Bitmap>,
     /// Positions held in the `latitude` and `longitude` attributes, by cell.
     pub grid: Grid,
+    /// (Event name id, numeric property key id) → each slot's running aggregate of its values.
+    pub totals: HashMap<(u32, u32), Vec<Running>>,
 }
 
 impl Indexes {
@@ -393,6 +397,24 @@ impl Indexes {
                 if bucket.slots.is_empty() {
                     days.remove(&day);
                 }
+            }
+        }
+    }
+
+    /// The running aggregate of `slot`'s values of property `key` of `event`, to update.
+    pub fn running_mut(&mut self, event: u32, key: u32, slot: u32) -> &mut Running {
+        let column = self.totals.entry((event, key)).or_default();
+        if column.len() <= slot as usize {
+            column.resize(slot as usize + 1, Running::EMPTY);
+        }
+        &mut column[slot as usize]
+    }
+
+    /// Forgets every running aggregate of `slot` (it is being erased).
+    pub fn forget_totals(&mut self, slot: u32) {
+        for column in self.totals.values_mut() {
+            if let Some(running) = column.get_mut(slot as usize) {
+                *running = Running::EMPTY;
             }
         }
     }

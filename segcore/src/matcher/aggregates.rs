@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::filters::RowFilter;
 use crate::explain::{Method, PlanStep};
 use crate::index::{Bitmap, DayBucket};
-use crate::language::{AggFunc, Filter, Interval, Predicate, Test};
+use crate::language::{AggFunc, Filter, Interval, Predicate, Test, Which};
 use crate::reference::Accumulator;
 
 use super::days::rows_in;
@@ -17,6 +17,9 @@ use super::Matcher;
 /// The same for aggregates, whose scan visits properties too and whose tally skips rows
 /// outside the input with a bit test.
 pub(super) const ROWS_PER_AGGREGATE_CANDIDATE: u64 = 256;
+
+/// What testing one profile by the reference costs, in tally rows.
+const SPILL_COST_IN_ROWS: u64 = 200;
 
 /// One profile's aggregate so far, and whether its values came in time order.
 #[derive(Clone, Copy)]
@@ -164,5 +167,79 @@ impl<'a> Matcher<'a> {
             Vec::new(),
         );
         (out, s)
+    }
+
+    /// An aggregate over all of `event`, or over a window, from the running aggregates: for a
+    /// profile whose events of that name all lie in the window (and none after now), the
+    /// window's aggregate is its running one, added in the same order. The others — with an
+    /// event before the window, after it, or after now — are found from the first/last day
+    /// sets and tested by the reference. `None` when they are too many for that to pay
+    /// (`rows`: what a tally would read instead), or nothing is kept for the property.
+    pub(super) fn read_totals(
+        &self,
+        p: &Predicate,
+        aggregate: &Aggregate<'_>,
+        event: &str,
+        w: Interval,
+        rows: u64,
+        input: &Bitmap,
+    ) -> Option<(Bitmap, PlanStep)> {
+        let id = self.audience.store.event_names.get(event)?;
+        let totals = self.index().totals.get(&(id, aggregate.key?))?;
+        let occurrences = self.index().occurrences.get(&id)?;
+        let now = self.reference.now_ns();
+        let mut spill = self.later_than_now(id, input);
+        if w.start > i128::MIN {
+            let before = Interval {
+                start: i128::MIN,
+                end: w.start - 1,
+            };
+            spill.or_inplace(&self.in_range(&occurrences.first, Which::First, id, before, input));
+        }
+        if w.end < now {
+            let after = Interval {
+                start: w.end + 1,
+                end: now,
+            };
+            spill.or_inplace(&self.in_range(&occurrences.last, Which::Last, id, after, input));
+        }
+        // A reference test visits a profile's events (about a microsecond); a tally row costs
+        // a few nanoseconds.
+        if spill.cardinality().saturating_mul(SPILL_COST_IN_ROWS) > rows {
+            return None;
+        }
+        let passes = |acc: Accumulator| self.reference.number_test(aggregate.test, acc.result());
+        let empty_passes = passes(Accumulator::new(aggregate.func));
+        let rest = input.andnot(&spill);
+        let mut exceptions: Vec<u32> = rest
+            .iter()
+            .filter(|&slot| {
+                totals.get(slot as usize).is_some_and(|running| {
+                    !running.is_empty()
+                        && passes(running.accumulator(aggregate.func)) != empty_passes
+                })
+            })
+            .collect();
+        exceptions.extend(
+            spill
+                .iter()
+                .filter(|&slot| self.reference.matches(p, slot) != empty_passes),
+        );
+        exceptions.sort_unstable();
+        let exceptions = Bitmap::of(&exceptions);
+        let out = if empty_passes {
+            input.andnot(&exceptions)
+        } else {
+            exceptions
+        };
+        let s = step(
+            p.to_string(),
+            Method::Totals,
+            input.cardinality(),
+            spill.cardinality(),
+            out.cardinality(),
+            Vec::new(),
+        );
+        Some((out, s))
     }
 }

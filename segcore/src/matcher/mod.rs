@@ -210,17 +210,28 @@ impl<'a> Matcher<'a> {
                 let (whole, part) = w.map(|w| self.days(event, w)).unwrap_or_default();
                 let rows = rows_in(&whole, &part);
                 let candidates = self.estimate_candidates(p, input);
+                let aggregate = Aggregate {
+                    func: *func,
+                    key: self.audience.store.keys.get(value),
+                    test,
+                };
                 // A row costs a bit test and, for the input's profiles, an addition; a
                 // candidate costs a visit to its profile's events and properties.
-                if rows < candidates.saturating_mul(ROWS_PER_AGGREGATE_CANDIDATE) {
-                    let aggregate = Aggregate {
-                        func: *func,
-                        key: self.audience.store.keys.get(value),
-                        test,
-                    };
-                    self.tally_values(p, &aggregate, filter, w, (&whole, &part), input)
-                } else {
-                    self.scan(p, input)
+                let tally = rows < candidates.saturating_mul(ROWS_PER_AGGREGATE_CANDIDATE);
+                let fallback_rows =
+                    rows.min(candidates.saturating_mul(ROWS_PER_AGGREGATE_CANDIDATE));
+                let totals = match w {
+                    Some(w) if filter.is_empty() => {
+                        self.read_totals(p, &aggregate, event, w, fallback_rows, input)
+                    }
+                    _ => None,
+                };
+                match totals {
+                    Some(answer) => answer,
+                    None if tally => {
+                        self.tally_values(p, &aggregate, filter, w, (&whole, &part), input)
+                    }
+                    None => self.scan(p, input),
                 }
             }
             Predicate::Occurrence {

@@ -108,7 +108,7 @@ impl<'a> Matcher<'a> {
 
     /// The profiles of `input` whose first (last) event `event` — on the day `days` files them
     /// under — falls in `range` (not empty).
-    fn in_range(
+    pub(super) fn in_range(
         &self,
         days: &'a BTreeMap<i64, Bitmap>,
         which: Which,
@@ -195,7 +195,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// The profiles of `input` with an `event` after now.
-    fn later_than_now(&self, event: u32, input: &Bitmap) -> Bitmap {
+    pub(super) fn later_than_now(&self, event: u32, input: &Bitmap) -> Bitmap {
         let Some(days) = self.index().event_days.get(&event) else {
             return Bitmap::new();
         };
