@@ -12,8 +12,9 @@ pub enum Method {
     /// Each candidate tested one at a time by the reference evaluator (the candidates are what
     /// the enclosing steps left, narrowed by an index where one applies).
     Scan,
-    /// Day buckets of an event: days wholly inside the window from their member sets, the
-    /// partly covered edge days from their rows' times.
+    /// Sets filed by UTC day (an event's day buckets, a timestamp attribute's days): days
+    /// wholly inside the window or range from their member sets, the partly covered edge days
+    /// from the exact times.
     Buckets,
     /// `did e <count> times`: each profile's events in the window tallied from the rows the day
     /// buckets keep, without visiting any profile.

@@ -13,8 +13,8 @@ use regex::Regex;
 
 use crate::geo;
 use crate::language::{
-    AggFunc, Filter, Interval, Literal, Nanos, Near, Predicate, Test, TextPattern, TimeRef, Which,
-    Window,
+    AggFunc, CmpOp, Filter, Interval, Literal, Nanos, Near, Predicate, Test, TextPattern, TimeRef,
+    Which, Window,
 };
 use crate::store::{PropValue, Record, StoredEvent};
 use crate::value::Value;
@@ -218,6 +218,39 @@ impl<'a> Reference<'a> {
         self.test(test, value.map(Operand::Num))
     }
 
+    /// A test on numbers made ready for millions of values: comparisons with a number literal
+    /// become one comparison each, exactly the ones [`Reference::number_test`] makes (the
+    /// property tests hold the two equal); other tests go through it.
+    pub(crate) fn number_check<'t>(&self, test: &'t Test) -> NumberCheck<'t> {
+        match test {
+            Test::Cmp {
+                op,
+                value: Literal::Number(b),
+            } => NumberCheck::Cmp(*op, *b),
+            Test::Between {
+                low: Literal::Number(low),
+                high: Literal::Number(high),
+            } => NumberCheck::Between(*low, *high),
+            other => NumberCheck::Other(other),
+        }
+    }
+
+    /// Whether `value` passes a test made ready by [`Reference::number_check`].
+    #[inline]
+    pub(crate) fn check_number(&self, check: &NumberCheck<'_>, value: Option<f64>) -> bool {
+        match (check, value) {
+            (NumberCheck::Cmp(op, b), Some(x)) => x.partial_cmp(b).is_some_and(|o| op.holds(o)),
+            (NumberCheck::Between(low, high), Some(x)) => {
+                matches!(
+                    x.partial_cmp(low),
+                    Some(Ordering::Greater | Ordering::Equal)
+                ) && matches!(x.partial_cmp(high), Some(Ordering::Less | Ordering::Equal))
+            }
+            (NumberCheck::Cmp(..) | NumberCheck::Between(..), None) => false,
+            (NumberCheck::Other(test), value) => self.number_test(test, value),
+        }
+    }
+
     /// Whether an event property (`None`: the event lacks it) passes a `where` filter's test:
     /// the one rule for stored events and day-bucket rows alike.
     pub(crate) fn property_passes(&self, test: &Test, value: Option<PropValue>) -> bool {
@@ -349,6 +382,16 @@ fn aggregate(func: AggFunc, values: impl Iterator<Item = f64>) -> Option<f64> {
     acc.result()
 }
 
+/// A numeric test made ready by [`Reference::number_check`].
+pub(crate) enum NumberCheck<'t> {
+    /// `<op> <number>`.
+    Cmp(CmpOp, f64),
+    /// `between <low> and <high>`.
+    Between(f64, f64),
+    /// Any other test.
+    Other(&'t Test),
+}
+
 /// An aggregate built one value at a time, in time order. The matcher's tallies use the same
 /// accumulator in the same order, so their sums are bit-for-bit the reference's.
 #[derive(Debug, Clone, Copy)]
@@ -372,6 +415,7 @@ impl Accumulator {
 
     /// An accumulator that has taken `n` values adding up to `sum`, the best of which (the
     /// least for min, the greatest for max) is `best`.
+    #[cfg(test)]
     pub(crate) fn from_parts(func: AggFunc, sum: f64, n: u64, best: Option<f64>) -> Self {
         Accumulator { func, sum, n, best }
     }

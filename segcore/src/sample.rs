@@ -211,6 +211,74 @@ impl SampleShop {
     }
 }
 
+/// The segments a marketer writes most, as (kind, name, definition): every construct of the
+/// language on the sample shop's data. The example, the segment table benchmark and the tests
+/// share them.
+pub const SEGMENTS: &[(&str, &str, &str)] = &[
+    (
+        "demographic",
+        "young_nordics",
+        r#"country in ["SE", "DK", "NO", "FI"] and age between 18 and 29"#,
+    ),
+    (
+        "psychographic",
+        "outdoor_people",
+        r#"tag any ["interest:hiking", "interest:running"] or interests contains "cycling""#,
+    ),
+    (
+        "psychographic",
+        "premium_quiz",
+        r#"tag "quiz:premium" and not tag "quiz:budget""#,
+    ),
+    (
+        "geographic",
+        "near_stockholm",
+        "within 50km of (59.33, 18.07)",
+    ),
+    (
+        "behavioural",
+        "repeat_shoe_buyers",
+        r#"did purchase at least 2 times in last 90d where category == "shoes""#,
+    ),
+    (
+        "behavioural",
+        "cart_abandoners",
+        "did add_to_cart in last 7d and not did purchase in last 7d",
+    ),
+    (
+        "behavioural",
+        "lapsed",
+        "did purchase and last(purchase) before 90d ago",
+    ),
+    (
+        "value",
+        "big_spenders",
+        "sum(purchase.amount in last 365d) > 1000",
+    ),
+    ("value", "high_basket", "avg(purchase.amount) >= 200"),
+    (
+        "source",
+        "tiktok_black_friday",
+        r#"utm_source == "tiktok" and utm_campaign == "black_friday""#,
+    ),
+    (
+        "lifecycle",
+        "new_this_month",
+        "signed_up_at within this month",
+    ),
+    ("consent", "emailable", "consent email and email exists"),
+    (
+        "nested",
+        "win_back",
+        "segment lapsed and segment emailable and not tag \"churn_risk\"",
+    ),
+    (
+        "nested",
+        "vip_offer",
+        r#"(tag "vip" or segment big_spenders) and segment emailable"#,
+    ),
+];
+
 fn pick<'a>(rng: &mut fastrand::Rng, items: &[&'a str]) -> &'a str {
     items[rng.usize(0..items.len())]
 }

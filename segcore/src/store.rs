@@ -318,7 +318,9 @@ impl Store {
         let late = old.is_some_and(|(_, last)| at < last);
         for &(key, x) in &numbers {
             if !late {
-                self.index.running_mut(name, key, slot).add(x);
+                let mut running = self.index.running(name, key, slot);
+                running.add(x);
+                self.index.set_running(name, key, slot, running);
                 continue;
             }
             let record = self.records[slot as usize]
@@ -330,7 +332,7 @@ impl Store {
                     running.add(x);
                 }
             }
-            *self.index.running_mut(name, key, slot) = running;
+            self.index.set_running(name, key, slot, running);
         }
     }
 

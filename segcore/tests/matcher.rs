@@ -75,6 +75,42 @@ fn per_profile_queries_agree(
     Ok(())
 }
 
+/// Every step of a plan, depth first.
+fn steps(step: &segcore::PlanStep) -> Vec<&segcore::PlanStep> {
+    std::iter::once(step)
+        .chain(step.children.iter().flat_map(steps))
+        .collect()
+}
+
+/// No segment of the sample shop is answered candidate by candidate: every construct a
+/// marketer writes there has its own index, tally or grid (and the answers are the
+/// reference's).
+#[test]
+fn no_sample_segment_scans() {
+    use segcore::sample::{SampleShop, SEGMENTS};
+    let shop = SampleShop::new(3_000);
+    let mut audience = shop.build();
+    for (_, name, text) in SEGMENTS {
+        let p = audience.predicate(text).unwrap();
+        audience.define_segment(name, p).unwrap();
+    }
+    for (_, name, text) in SEGMENTS {
+        let p = segcore::Predicate::segment(*name);
+        let plan = audience.explain(&p, shop.now).unwrap();
+        let scans: Vec<&str> = steps(&plan.root)
+            .into_iter()
+            .filter(|s| s.method == segcore::Method::Scan)
+            .map(|s| s.label.as_str())
+            .collect();
+        assert!(scans.is_empty(), "{name} ({text}) scans {scans:?}:\n{plan}");
+        assert_eq!(
+            audience.member_slots(&p, shop.now).unwrap(),
+            audience.member_slots_by_reference(&p, shop.now).unwrap(),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn explain_shows_index_steps_before_scans() {
     let audience = segcore::sample::SampleShop::new(2_000).build();

@@ -18,7 +18,7 @@ mod totals;
 pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
 pub(crate) use grid::{coarse_of, Cell, Grid, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};
-pub(crate) use totals::Running;
+pub(crate) use totals::{Running, Totals};
 
 /// A set of slots.
 pub(crate) type Bitmap = croaring::Bitmap;
@@ -285,7 +285,7 @@ pub(crate) struct Indexes {
     /// Positions held in the `latitude` and `longitude` attributes, by cell.
     pub grid: Grid,
     /// (Event name id, numeric property key id) → each slot's running aggregate of its values.
-    pub totals: HashMap<(u32, u32), Vec<Running>>,
+    pub totals: HashMap<(u32, u32), Totals>,
 }
 
 impl Indexes {
@@ -401,20 +401,26 @@ impl Indexes {
         }
     }
 
-    /// The running aggregate of `slot`'s values of property `key` of `event`, to update.
-    pub fn running_mut(&mut self, event: u32, key: u32, slot: u32) -> &mut Running {
-        let column = self.totals.entry((event, key)).or_default();
-        if column.len() <= slot as usize {
-            column.resize(slot as usize + 1, Running::EMPTY);
-        }
-        &mut column[slot as usize]
+    /// The running aggregate of `slot`'s values of property `key` of `event`.
+    pub fn running(&self, event: u32, key: u32, slot: u32) -> Running {
+        self.totals
+            .get(&(event, key))
+            .map_or(Running::EMPTY, |t| t.get(slot))
+    }
+
+    /// Replaces the running aggregate of `slot`'s values of property `key` of `event`.
+    pub fn set_running(&mut self, event: u32, key: u32, slot: u32, running: Running) {
+        self.totals
+            .entry((event, key))
+            .or_default()
+            .set(slot, running);
     }
 
     /// Forgets every running aggregate of `slot` (it is being erased).
     pub fn forget_totals(&mut self, slot: u32) {
-        for column in self.totals.values_mut() {
-            if let Some(running) = column.get_mut(slot as usize) {
-                *running = Running::EMPTY;
+        for totals in self.totals.values_mut() {
+            if (slot as usize) < totals.len() {
+                totals.set(slot, Running::EMPTY);
             }
         }
     }

@@ -4,6 +4,7 @@
 //! all of a profile's purchases, is read from one value per profile instead of its events.
 
 use crate::language::AggFunc;
+#[cfg(test)]
 use crate::reference::Accumulator;
 
 /// One profile's values of one (event, property) so far, in time order.
@@ -12,7 +13,7 @@ pub(crate) struct Running {
     sum: f64,
     min: f64,
     max: f64,
-    n: u64,
+    n: u32,
 }
 
 impl Running {
@@ -33,22 +34,71 @@ impl Running {
             (self.min, self.max) = (self.min.min(x), self.max.max(x));
         }
         self.sum += x;
-        self.n += 1;
-    }
-
-    /// Whether there are values.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.n == 0
+        self.n = self.n.saturating_add(1);
     }
 
     /// The aggregate as the reference's accumulator would hold it after the same values.
-    pub(crate) fn accumulator(&self, func: AggFunc) -> Accumulator {
+    #[cfg(test)]
+    fn accumulator(&self, func: AggFunc) -> Accumulator {
         let best = (self.n > 0).then_some(match func {
-            AggFunc::Min => self.min,
             AggFunc::Max => self.max,
             _ => self.min,
         });
-        Accumulator::from_parts(func, self.sum, self.n, best)
+        Accumulator::from_parts(func, self.sum, u64::from(self.n), best)
+    }
+}
+
+/// The running aggregates of one (event, property) for every slot, column by column, so a test
+/// on one function reads one or two dense columns. Slots past the end have no values.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Totals {
+    sums: Vec<f64>,
+    mins: Vec<f64>,
+    maxs: Vec<f64>,
+    counts: Vec<u32>,
+}
+
+impl Totals {
+    pub(crate) fn get(&self, slot: u32) -> Running {
+        let i = slot as usize;
+        match self.counts.get(i) {
+            Some(&n) => Running {
+                sum: self.sums[i],
+                min: self.mins[i],
+                max: self.maxs[i],
+                n,
+            },
+            None => Running::EMPTY,
+        }
+    }
+
+    pub(crate) fn set(&mut self, slot: u32, r: Running) {
+        let i = slot as usize;
+        if self.counts.len() <= i {
+            let len = i + 1;
+            self.sums.resize(len, Running::EMPTY.sum);
+            self.mins.resize(len, Running::EMPTY.min);
+            self.maxs.resize(len, Running::EMPTY.max);
+            self.counts.resize(len, 0);
+        }
+        (self.sums[i], self.mins[i], self.maxs[i], self.counts[i]) = (r.sum, r.min, r.max, r.n);
+    }
+
+    /// How many slots the columns cover.
+    pub(crate) fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// `func` of the values of the slot at `i` (< [`Totals::len`]), as the reference's
+    /// accumulator would give it: sums of nothing are (negative) zero, the others missing.
+    #[inline]
+    pub(crate) fn result(&self, func: AggFunc, i: usize) -> Option<f64> {
+        match func {
+            AggFunc::Sum => Some(self.sums[i]),
+            AggFunc::Avg => (self.counts[i] > 0).then(|| self.sums[i] / f64::from(self.counts[i])),
+            AggFunc::Min => (self.counts[i] > 0).then(|| self.mins[i]),
+            AggFunc::Max => (self.counts[i] > 0).then(|| self.maxs[i]),
+        }
     }
 }
 

@@ -208,18 +208,31 @@ impl<'a> Matcher<'a> {
         if spill.cardinality().saturating_mul(SPILL_COST_IN_ROWS) > rows {
             return None;
         }
-        let passes = |acc: Accumulator| self.reference.number_test(aggregate.test, acc.result());
-        let empty_passes = passes(Accumulator::new(aggregate.func));
+        let check = self.reference.number_check(aggregate.test);
+        let func = aggregate.func;
+        let passes = |value: Option<f64>| self.reference.check_number(&check, value);
+        let empty_passes = passes(Accumulator::new(func).result());
+        // The rest's answers, from the columns: walked as plain words, so each profile costs
+        // a bit scan, a load or two and a comparison. Past the columns' end nobody has values.
         let rest = input.andnot(&spill);
-        let mut exceptions: Vec<u32> = rest
-            .iter()
-            .filter(|&slot| {
-                totals.get(slot as usize).is_some_and(|running| {
-                    !running.is_empty()
-                        && passes(running.accumulator(aggregate.func)) != empty_passes
-                })
-            })
-            .collect();
+        let covered = totals.len();
+        let mut exceptions: Vec<u32> = Vec::new();
+        if let Some(bits) = rest.to_bitset() {
+            for (w, &word) in bits.as_slice().iter().enumerate() {
+                let base = w * 64;
+                if base >= covered {
+                    break;
+                }
+                let mut word = word;
+                while word != 0 {
+                    let i = base + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if i < covered && passes(totals.result(func, i)) != empty_passes {
+                        exceptions.push(i as u32);
+                    }
+                }
+            }
+        }
         exceptions.extend(
             spill
                 .iter()

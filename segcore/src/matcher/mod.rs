@@ -26,6 +26,7 @@ mod scan;
 mod sets;
 #[cfg(test)]
 mod tests;
+mod times;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -241,6 +242,9 @@ impl<'a> Matcher<'a> {
                 test,
             } if filter.is_empty() => self
                 .occurrence(p, *which, event, test, input)
+                .unwrap_or_else(|| self.scan(p, input)),
+            Predicate::Attribute { name, test } => self
+                .timestamps(p, name, test, input)
                 .unwrap_or_else(|| self.scan(p, input)),
             Predicate::Near(near) => self
                 .near(p, near, input)

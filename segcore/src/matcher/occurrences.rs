@@ -8,18 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::explain::{Method, PlanStep};
 use crate::index::{day_of, Bitmap, DAY_NS};
-use crate::language::{CmpOp, Interval, Literal, Predicate, Test, Which};
+use crate::language::{Interval, Predicate, Test, Which};
 
 use super::days::ROWS_PER_CANDIDATE;
 use super::plan::step;
 use super::sets::lazy;
+use super::times::{on_days, ALWAYS};
 use super::Matcher;
-
-/// Every instant.
-const ALWAYS: Interval = Interval {
-    start: i128::MIN,
-    end: i128::MAX,
-};
 
 impl<'a> Matcher<'a> {
     /// The profiles of `input` whose first (or last) `event` at or before now passes `test`;
@@ -80,32 +75,6 @@ impl<'a> Matcher<'a> {
         Some((out, s))
     }
 
-    /// A time test as the inclusive range of instants that pass it.
-    fn time_range(&self, test: &Test) -> Option<Interval> {
-        let time = |l: &Literal| match l {
-            Literal::Time(t) => self.reference.time(*t),
-            _ => None,
-        };
-        let range = |start, end| Some(Interval { start, end });
-        match test {
-            Test::Exists => Some(ALWAYS),
-            Test::Cmp { op, value } => {
-                let x = time(value)?;
-                match op {
-                    CmpOp::Lt => range(i128::MIN, x - 1),
-                    CmpOp::Le => range(i128::MIN, x),
-                    CmpOp::Gt => range(x + 1, i128::MAX),
-                    CmpOp::Ge => range(x, i128::MAX),
-                    CmpOp::Eq => range(x, x),
-                    CmpOp::Ne => None,
-                }
-            }
-            Test::Between { low, high } => range(time(low)?, time(high)?),
-            Test::Within(w) => Some(self.reference.window(*w)),
-            _ => None,
-        }
-    }
-
     /// The profiles of `input` whose first (last) event `event` — on the day `days` files them
     /// under — falls in `range` (not empty).
     pub(super) fn in_range(
@@ -116,24 +85,10 @@ impl<'a> Matcher<'a> {
         range: Interval,
         input: &Bitmap,
     ) -> Bitmap {
-        let mut whole = Vec::new();
-        let mut edges = Vec::new();
-        for (&day, set) in days.range(day_of(range.start)..=day_of(range.end)) {
-            let first = i128::from(day) * DAY_NS;
-            if range.start <= first && first + DAY_NS - 1 <= range.end {
-                whole.push(set);
-            } else {
-                edges.push((day, set));
-            }
-        }
-        let mut out = lazy(whole).and(input);
-        for (day, set) in edges {
-            let candidates = set.and(input);
-            if !candidates.is_empty() {
-                out.or_inplace(&self.exact_on(day, &candidates, which, event, range));
-            }
-        }
-        out
+        let all = self.index().events.get(&event);
+        on_days(days, all, range, input, |day, candidates| {
+            self.exact_on(day, candidates, which, event, range)
+        })
     }
 
     /// Of `candidates`, whose first (last) `event` is on `day`, those whose exact time is in
