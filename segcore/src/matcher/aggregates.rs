@@ -214,7 +214,13 @@ impl<'a> Matcher<'a> {
         let empty_passes = passes(Accumulator::new(func).result());
         // The rest's answers, from the columns: walked as plain words, so each profile costs
         // a bit scan, a load or two and a comparison. Past the columns' end nobody has values.
-        let rest = input.andnot(&spill);
+        // Only profiles that did the event can have values (the others' aggregate is empty).
+        let mut rest = self
+            .index()
+            .events
+            .get(&id)
+            .map_or_else(Bitmap::new, |did| did.and(input));
+        rest.andnot_inplace(&spill);
         let covered = totals.len();
         let mut exceptions: Vec<u32> = Vec::new();
         if let Some(bits) = rest.to_bitset() {
