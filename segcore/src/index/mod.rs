@@ -69,11 +69,15 @@ pub(crate) enum Values {
     Timestamps(BTreeMap<i64, Bitmap>),
     /// Strings with too many distinct values to index.
     Unindexed,
+    /// Numbers with too many distinct values for a set each (coordinates, amounts): the coarse
+    /// buckets of [`AttributeIndex::coarse`] are their index.
+    Continuous,
 }
 
-/// A string attribute stops being value-indexed once it has more distinct values than this
-/// *and* more than half its present profiles hold a value of their own.
-pub(crate) const STRING_VALUE_LIMIT: usize = 65_536;
+/// A string or number attribute stops keeping a set per value once it has more distinct values
+/// than this *and* more than half its present profiles hold a value of their own (numbers keep
+/// their coarse buckets).
+pub(crate) const VALUE_LIMIT: usize = 65_536;
 
 /// A number attribute keeps range-encoded sets while it has at most this many distinct values.
 pub(crate) const RANGE_ENCODE_LIMIT: usize = 128;
@@ -90,12 +94,12 @@ pub(crate) struct AttributeIndex {
     /// members per bucket of width 0.1, so a band of values (a latitude band around a point)
     /// is a union of a few sets rather than one per distinct value.
     pub coarse: Option<BTreeMap<i64, Bitmap>>,
-    /// [`STRING_VALUE_LIMIT`], lowered in tests.
-    string_limit: usize,
+    /// [`VALUE_LIMIT`], lowered in tests.
+    value_limit: usize,
 }
 
 /// The coarse bucket of a number: tenths, rounded down (saturating for huge values).
-fn bucket(x: f64) -> i64 {
+pub(crate) fn bucket(x: f64) -> i64 {
     (x * 10.0).floor() as i64
 }
 
@@ -121,7 +125,7 @@ fn remove_from(map: &mut HashMap<String, Bitmap>, key: &str, slot: u32) {
 }
 
 impl AttributeIndex {
-    fn new(first: &Value, string_limit: usize) -> AttributeIndex {
+    fn new(first: &Value, value_limit: usize) -> AttributeIndex {
         let values = match first {
             Value::String(_) => Values::Strings(HashMap::new()),
             Value::Number(_) => Values::Numbers(BTreeMap::new()),
@@ -133,7 +137,7 @@ impl AttributeIndex {
         AttributeIndex {
             present: Bitmap::new(),
             values,
-            string_limit,
+            value_limit,
             at_most,
             coarse: None,
         }
@@ -143,21 +147,23 @@ impl AttributeIndex {
     /// others): coarse buckets for continuous numbers, the value sets otherwise. `None` if
     /// the attribute does not hold numbers.
     pub fn number_band(&self, low: f64, high: f64) -> Option<Vec<&Bitmap>> {
-        let Values::Numbers(values) = &self.values else {
+        if !matches!(self.values, Values::Numbers(_) | Values::Continuous) {
             return None;
-        };
+        }
         if low.is_nan() || high.is_nan() || low > high {
             return Some(Vec::new());
         }
-        Some(match &self.coarse {
-            Some(buckets) => buckets
+        Some(match (&self.coarse, &self.values) {
+            (Some(buckets), _) => buckets
                 .range(bucket(low)..=bucket(high))
                 .map(|(_, s)| s)
                 .collect(),
-            None => values
+            (None, Values::Numbers(values)) => values
                 .range(NumKey::new(low)..=NumKey::new(high))
                 .map(|(_, s)| s)
                 .collect(),
+            // Continuous numbers always have their buckets.
+            (None, _) => vec![&self.present],
         })
     }
 
@@ -166,7 +172,7 @@ impl AttributeIndex {
         match (&mut self.values, value) {
             (Values::Strings(m), Value::String(s)) => {
                 add_to(m, s, slot);
-                if m.len() > self.string_limit && m.len() as u64 * 2 > self.present.cardinality() {
+                if m.len() > self.value_limit && m.len() as u64 * 2 > self.present.cardinality() {
                     self.values = Values::Unindexed;
                 }
             }
@@ -176,10 +182,12 @@ impl AttributeIndex {
                 if m.len() > RANGE_ENCODE_LIMIT {
                     self.at_most = None;
                 }
+                let continuous =
+                    m.len() > self.value_limit && m.len() as u64 * 2 > self.present.cardinality();
                 match &mut self.coarse {
                     // Kept from then on, even if values later drop below the limit.
                     Some(buckets) => buckets.entry(bucket(*x)).or_default().add(slot),
-                    None if m.len() > RANGE_ENCODE_LIMIT => {
+                    None if m.len() > RANGE_ENCODE_LIMIT || continuous => {
                         let mut buckets: BTreeMap<i64, Bitmap> = BTreeMap::new();
                         for (value, set) in m.iter() {
                             buckets.entry(bucket(value.0)).or_default().or_inplace(set);
@@ -188,7 +196,10 @@ impl AttributeIndex {
                     }
                     None => {}
                 }
-                if let Some(cumulative) = &mut self.at_most {
+                if continuous {
+                    self.values = Values::Continuous;
+                    self.at_most = None;
+                } else if let Some(cumulative) = &mut self.at_most {
                     if !cumulative.contains_key(&key) {
                         // Nobody holds a value between the next lower key and this one.
                         let below = cumulative.range(..key).next_back().map(|(_, s)| s.clone());
@@ -197,6 +208,11 @@ impl AttributeIndex {
                     for (_, set) in cumulative.range_mut(key..) {
                         set.add(slot);
                     }
+                }
+            }
+            (Values::Continuous, Value::Number(x)) => {
+                if let Some(buckets) = &mut self.coarse {
+                    buckets.entry(bucket(*x)).or_default().add(slot);
                 }
             }
             (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].add(slot),
@@ -242,6 +258,16 @@ impl AttributeIndex {
                     }
                 }
             }
+            (Values::Continuous, Value::Number(x)) => {
+                if let Some(buckets) = &mut self.coarse {
+                    if let Some(set) = buckets.get_mut(&bucket(*x)) {
+                        set.remove(slot);
+                        if set.is_empty() {
+                            buckets.remove(&bucket(*x));
+                        }
+                    }
+                }
+            }
             (Values::Bools(sets), Value::Bool(b)) => sets[usize::from(*b)].remove(slot),
             (Values::Timestamps(days), Value::Timestamp(t)) => {
                 let day = day_of(t.as_nanosecond());
@@ -265,8 +291,8 @@ impl AttributeIndex {
 /// All indexes of one audience.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Indexes {
-    /// See [`STRING_VALUE_LIMIT`]; zero means the default.
-    pub string_value_limit: usize,
+    /// See [`VALUE_LIMIT`]; zero means the default.
+    pub value_limit: usize,
     pub live: Bitmap,
     pub attributes: HashMap<String, AttributeIndex>,
     /// Sorted, so a namespace's tags are one range of keys.
@@ -305,8 +331,8 @@ impl Indexes {
             self.attributes
                 .entry(name.to_owned())
                 .or_insert_with(|| {
-                    let limit = match self.string_value_limit {
-                        0 => STRING_VALUE_LIMIT,
+                    let limit = match self.value_limit {
+                        0 => VALUE_LIMIT,
                         n => n,
                     };
                     AttributeIndex::new(new, limit)
@@ -523,7 +549,7 @@ mod tests {
     #[test]
     fn nearly_unique_strings_lose_their_value_index() {
         let mut ix = Indexes {
-            string_value_limit: 4,
+            value_limit: 4,
             ..Indexes::default()
         };
         for slot in 0..4 {

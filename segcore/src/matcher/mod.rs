@@ -20,6 +20,7 @@ mod counts;
 mod days;
 mod filters;
 mod geography;
+mod numbers;
 mod occurrences;
 mod plan;
 mod scan;
@@ -245,6 +246,7 @@ impl<'a> Matcher<'a> {
                 .unwrap_or_else(|| self.scan(p, input)),
             Predicate::Attribute { name, test } => self
                 .timestamps(p, name, test, input)
+                .or_else(|| self.continuous(p, name, test, input))
                 .unwrap_or_else(|| self.scan(p, input)),
             Predicate::Near(near) => self
                 .near(p, near, input)

@@ -55,7 +55,7 @@ fn small_inputs_meet_unions_part_by_part() {
 #[test]
 fn unindexed_strings_scan_with_the_same_answers() {
     let mut a = Audience::new();
-    a.store.index.string_value_limit = 4;
+    a.store.index.value_limit = 4;
     for i in 0..40 {
         let email = if i % 5 == 0 {
             "shared@x.se".to_owned()
@@ -125,4 +125,87 @@ fn erase_forgets_first_and_last() {
         a.erase(&format!("q{i}"));
     }
     assert!(a.store.index.occurrences.is_empty());
+}
+
+mod continuous {
+    use proptest::prelude::*;
+
+    use crate::{Audience, Value};
+
+    /// A number near the coarse buckets' edges (whole tenths, a hair either side), anywhere
+    /// in a small range, or huge.
+    fn number() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            (-300i64..300, -2i32..=2).prop_map(|(t, d)| t as f64 / 10.0 + f64::from(d) * 1e-12),
+            -30.0..30.0f64,
+            prop::sample::select(vec![-0.0, 0.0, 1e15, -1e15, 1e300, -1e300, 0.3, 2.3]),
+        ]
+    }
+
+    fn test_text() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["<", "<=", ">", ">=", "==", "!="]),
+            number(),
+            number(),
+            0u8..4,
+        )
+            .prop_map(|(op, x, y, form)| match form {
+                0 => format!("score between {x:?} and {y:?}"),
+                1 => format!("score in [{x:?}, {y:?}]"),
+                _ => format!("score {op} {x:?}"),
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Numbers past the value limit lose their per-value sets and are answered from the
+        /// coarse buckets plus the stored values at the edges: the same answers.
+        #[test]
+        fn continuous_numbers_match_the_reference(
+            values in prop::collection::vec(prop::option::of(number()), 8..80),
+            changes in prop::collection::vec((any::<prop::sample::Index>(), prop::option::of(number())), 0..6),
+            text in test_text(),
+        ) {
+            let mut a = Audience::new();
+            a.store.index.value_limit = 4;
+            for (i, v) in values.iter().enumerate() {
+                let attrs: Vec<(&str, Value)> = v.iter().map(|x| ("score", Value::from(*x))).collect();
+                a.upsert(&format!("p{i}"), attrs).unwrap();
+            }
+            for (pick, v) in &changes {
+                let id = format!("p{}", pick.index(values.len()));
+                match v {
+                    Some(x) => { a.upsert(&id, [("score", Value::from(*x))]).unwrap(); }
+                    None => { a.unset(&id, "score").unwrap(); }
+                }
+            }
+            let now = "2024-01-01T00:00:00Z".parse().unwrap();
+            let p = a.predicate(&text).unwrap();
+            prop_assert_eq!(
+                a.member_slots(&p, now).unwrap(),
+                a.member_slots_by_reference(&p, now).unwrap(),
+                "{}", text
+            );
+        }
+    }
+
+    #[test]
+    fn many_distinct_numbers_become_continuous() {
+        let mut a = Audience::new();
+        a.store.index.value_limit = 4;
+        for i in 0..10 {
+            a.upsert(&format!("p{i}"), [("score", Value::from(i as f64 * 0.37))])
+                .unwrap();
+        }
+        assert!(matches!(
+            a.store.index.attributes["score"].values,
+            crate::index::Values::Continuous
+        ));
+        let now = "2024-01-01T00:00:00Z".parse().unwrap();
+        let p = a.predicate("score > 1").unwrap();
+        let plan = a.explain(&p, now).unwrap();
+        assert_eq!(plan.root.method, crate::Method::Index, "{plan}");
+        assert_eq!(a.count(&p, now).unwrap(), 7);
+    }
 }
