@@ -1,7 +1,7 @@
 //! Great-circle distance for `within 50km of (lat, lon)`.
 
+use crate::column::AttrRef;
 use crate::language::Near;
-use crate::value::Value;
 
 /// The attributes `within r of (lat, lon)` reads unless told otherwise.
 pub(crate) const LATITUDE: &str = "latitude";
@@ -11,12 +11,12 @@ pub(crate) const LONGITUDE: &str = "longitude";
 /// A stored position: both numbers, in plain degrees. Anything else (a latitude of 95, a
 /// string) is no position at all: the attributes are ordinary numbers, and only here are they
 /// read as geography.
-pub(crate) fn position(lat: Option<&Value>, lon: Option<&Value>) -> Option<(f64, f64)> {
+pub(crate) fn position(lat: Option<AttrRef<'_>>, lon: Option<AttrRef<'_>>) -> Option<(f64, f64)> {
     match (lat, lon) {
-        (Some(Value::Number(lat)), Some(Value::Number(lon)))
-            if (-90.0..=90.0).contains(lat) && (-180.0..=180.0).contains(lon) =>
+        (Some(AttrRef::Num(lat)), Some(AttrRef::Num(lon)))
+            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
         {
-            Some((*lat, *lon))
+            Some((lat, lon))
         }
         _ => None,
     }

@@ -27,6 +27,7 @@
 
 mod audience;
 mod catalog;
+mod column;
 mod error;
 mod explain;
 mod geo;

@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use regex::Regex;
 
+use crate::column::AttrRef;
 use crate::geo;
 use crate::language::{
     AggFunc, CmpOp, Filter, Interval, Literal, Nanos, Near, Predicate, Test, TextPattern, TimeRef,
     Which, Window,
 };
 use crate::store::{PropValue, Record, StoredEvent};
-use crate::value::Value;
 use crate::Audience;
 
 /// A value as a test sees it: borrowed, with times as nanoseconds.
@@ -30,14 +30,14 @@ enum Operand<'v> {
     List(&'v [String]),
 }
 
-impl<'v> From<&'v Value> for Operand<'v> {
-    fn from(v: &'v Value) -> Self {
+impl<'v> From<AttrRef<'v>> for Operand<'v> {
+    fn from(v: AttrRef<'v>) -> Self {
         match v {
-            Value::String(s) => Operand::Str(s),
-            Value::Number(n) => Operand::Num(*n),
-            Value::Bool(b) => Operand::Bool(*b),
-            Value::Timestamp(t) => Operand::Time(t.as_nanosecond()),
-            Value::List(items) => Operand::List(items),
+            AttrRef::Str(s) => Operand::Str(s),
+            AttrRef::Num(n) => Operand::Num(n),
+            AttrRef::Bool(b) => Operand::Bool(b),
+            AttrRef::Time(t) => Operand::Time(t.as_nanosecond()),
+            AttrRef::List(items) => Operand::List(items),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use crate::column::{AttrRef, ColumnRef, Columns};
 use crate::geo;
 use crate::index::{Indexes, Span};
 use crate::profile::{Consent, Event, Profile};
@@ -128,8 +129,7 @@ pub(crate) struct Store {
     ids: HashMap<String, u32>,
     records: Vec<Option<Record>>,
     live: usize,
-    columns: Vec<Vec<Option<Value>>>,
-    column_ids: Interner,
+    columns: Columns,
     pub event_names: Interner,
     pub keys: Interner,
     pub prop_strings: Interner,
@@ -188,9 +188,8 @@ impl Store {
             .map(|(i, _)| i as u32)
     }
 
-    pub fn attribute(&self, slot: u32, name: &str) -> Option<&Value> {
-        let column = self.column_ids.get(name)?;
-        self.columns[column as usize].get(slot as usize)?.as_ref()
+    pub fn attribute(&self, slot: u32, name: &str) -> Option<AttrRef<'_>> {
+        self.columns.get(slot, name)
     }
 
     /// The position of `slot` in the `latitude` and `longitude` attributes, if it has one.
@@ -201,38 +200,21 @@ impl Store {
         )
     }
 
-    /// The values of attribute `name` by slot (shorter than the slots when later ones lack it).
-    pub fn column(&self, name: &str) -> &[Option<Value>] {
-        self.column_ids
-            .get(name)
-            .map_or(&[], |c| self.columns[c as usize].as_slice())
+    /// The values of attribute `name` by slot.
+    pub fn column(&self, name: &str) -> ColumnRef<'_> {
+        self.columns.column(name)
     }
 
     pub fn set_attribute(&mut self, slot: u32, name: &str, value: Option<Value>) {
         let located = name == geo::LATITUDE || name == geo::LONGITUDE;
         let old_position = if located { self.position(slot) } else { None };
-        self.write_attribute(slot, name, value);
+        let old = self.columns.set(slot, name, value.as_ref());
+        self.index
+            .set_attribute(name, slot, old.as_ref(), value.as_ref());
         if located {
             let new_position = self.position(slot);
             self.index.set_position(slot, old_position, new_position);
         }
-    }
-
-    fn write_attribute(&mut self, slot: u32, name: &str, value: Option<Value>) {
-        let column = self.column_ids.intern(name) as usize;
-        if column == self.columns.len() {
-            self.columns.push(Vec::new());
-        }
-        let values = &mut self.columns[column];
-        if values.len() <= slot as usize {
-            if value.is_none() {
-                return;
-            }
-            values.resize(slot as usize + 1, None);
-        }
-        let old = std::mem::replace(&mut values[slot as usize], value);
-        self.index
-            .set_attribute(name, slot, old.as_ref(), values[slot as usize].as_ref());
     }
 
     /// Adds a tag unless held; a held tag keeps the time it was first added.
@@ -346,11 +328,8 @@ impl Store {
         let record = self.records[slot as usize]
             .take()
             .expect("a slot from the id map is live");
-        for (c, column) in self.columns.iter_mut().enumerate() {
-            if let Some(old) = column.get_mut(slot as usize).and_then(Option::take) {
-                let name = self.column_ids.name(c as u32);
-                self.index.set_attribute(name, slot, Some(&old), None);
-            }
+        for (name, old) in self.columns.take_all(slot) {
+            self.index.set_attribute(name, slot, Some(&old), None);
         }
         for (tag, _) in &record.tags {
             self.index.remove_tag(self.tag_names.name(*tag), slot);
@@ -388,12 +367,8 @@ impl Store {
         let record = self.record(slot)?;
         let attributes = self
             .columns
-            .iter()
-            .enumerate()
-            .filter_map(|(c, values)| {
-                let v = values.get(slot as usize)?.as_ref()?;
-                Some((self.column_ids.name(c as u32).to_owned(), v.clone()))
-            })
+            .all(slot)
+            .map(|(name, v)| (name.to_owned(), v.to_value()))
             .collect();
         let events = record
             .events

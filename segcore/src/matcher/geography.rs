@@ -184,10 +184,7 @@ impl<'a> Matcher<'a> {
         let exact: Bitmap = edge
             .iter()
             .filter(|&slot| {
-                let at = geo::position(
-                    lats.get(slot as usize).and_then(Option::as_ref),
-                    lons.get(slot as usize).and_then(Option::as_ref),
-                );
+                let at = geo::position(lats.get(slot), lons.get(slot));
                 at.is_some_and(|at| geo::within(near, at))
             })
             .collect();

@@ -2,10 +2,10 @@
 //! from the coarse buckets of tenths. A bucket whose every possible value passes is a member
 //! set outright; the few buckets at the comparison's edges are decided by the stored values.
 
+use crate::column::AttrRef;
 use crate::explain::{Method, PlanStep};
 use crate::index::{bucket, Bitmap, Values};
 use crate::language::{CmpOp, Literal, Predicate, Test};
-use crate::value::Value;
 
 use super::plan::step;
 use super::sets::lazy;
@@ -72,9 +72,7 @@ impl Matcher<'_> {
         let column = self.audience.store.column(name);
         let exact: Bitmap = edge
             .iter()
-            .filter(|&slot| {
-                matches!(column.get(slot as usize), Some(Some(Value::Number(x))) if passes(*x))
-            })
+            .filter(|&slot| matches!(column.get(slot), Some(AttrRef::Num(x)) if passes(x)))
             .collect();
         out.or_inplace(&exact);
         let s = step(

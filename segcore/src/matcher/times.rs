@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::column::AttrRef;
 use crate::explain::{Method, PlanStep};
 use crate::index::{day_of, Bitmap, Values, DAY_NS};
 use crate::language::{CmpOp, Interval, Literal, Predicate, Test};
-use crate::value::Value;
 
 use super::plan::step;
 use super::sets::lazy;
@@ -91,8 +91,8 @@ impl Matcher<'_> {
                     .iter()
                     .filter(|&slot| {
                         matches!(
-                            column.get(slot as usize),
-                            Some(Some(Value::Timestamp(t))) if range.contains(t.as_nanosecond())
+                            column.get(slot),
+                            Some(AttrRef::Time(t)) if range.contains(t.as_nanosecond())
                         )
                     })
                     .collect()
