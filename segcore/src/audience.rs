@@ -379,7 +379,7 @@ impl Audience {
         let slots = self.member_slots(predicate, now)?;
         Ok(slots
             .into_iter()
-            .filter_map(|s| self.store.record(s).map(|r| r.id.clone()))
+            .filter_map(|s| self.store.record(s).map(|r| r.id.to_string()))
             .collect())
     }
 

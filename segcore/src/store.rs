@@ -5,6 +5,10 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
 use crate::column::{AttrRef, ColumnRef, Columns};
 use crate::geo;
 use crate::index::{Indexes, Span};
@@ -107,7 +111,7 @@ impl Record {
 /// would cost hundreds of bytes per profile.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Record {
-    pub id: String,
+    pub id: Box<str>,
     /// Held tags (ids in `Store::tag_names`) with the time each was added, sorted by id.
     pub tags: Vec<(u32, Timestamp)>,
     /// Sorted by time; events with equal times keep their arrival order.
@@ -124,9 +128,51 @@ impl Record {
     }
 }
 
+/// Profile id → slot. The table holds slots only; ids are hashed and compared where the
+/// records keep them, so each id is stored once.
+#[derive(Debug, Clone, Default)]
+struct SlotsById {
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl SlotsById {
+    fn get(&self, records: &[Option<Record>], id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        self.table
+            .find(hash, |&slot| id_of(records, slot) == id)
+            .copied()
+    }
+
+    fn insert(&mut self, records: &[Option<Record>], id: &str, slot: u32) {
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hasher.hash_one(id), slot, |&slot| {
+                hasher.hash_one(id_of(records, slot))
+            });
+    }
+
+    fn remove(&mut self, records: &[Option<Record>], id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        let entry = self
+            .table
+            .find_entry(hash, |&slot| id_of(records, slot) == id)
+            .ok()?;
+        Some(entry.remove().0)
+    }
+}
+
+/// The id of the live profile in `slot`.
+fn id_of(records: &[Option<Record>], slot: u32) -> &str {
+    &records[slot as usize]
+        .as_ref()
+        .expect("the table holds live slots")
+        .id
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
-    ids: HashMap<String, u32>,
+    ids: SlotsById,
     records: Vec<Option<Record>>,
     live: usize,
     columns: Columns,
@@ -141,20 +187,20 @@ pub(crate) struct Store {
 
 impl Store {
     pub fn slot(&self, id: &str) -> Option<u32> {
-        self.ids.get(id).copied()
+        self.ids.get(&self.records, id)
     }
 
     /// The slot of `id`, created if the profile is new.
     pub fn slot_or_insert(&mut self, id: &str) -> u32 {
-        if let Some(slot) = self.ids.get(id) {
-            return *slot;
+        if let Some(slot) = self.slot(id) {
+            return slot;
         }
         let slot = u32::try_from(self.records.len()).expect("fewer than 2^32 profiles");
         self.records.push(Some(Record {
-            id: id.to_owned(),
+            id: id.into(),
             ..Record::default()
         }));
-        self.ids.insert(id.to_owned(), slot);
+        self.ids.insert(&self.records, id, slot);
         self.live += 1;
         self.index.live.add(slot);
         slot
@@ -222,6 +268,8 @@ impl Store {
         let id = self.tag_names.intern(tag);
         let tags = &mut self.record_mut(slot).tags;
         if let Err(i) = position(tags, id) {
+            // Exactly sized: a profile holds a few tags, and doubling would waste most of it.
+            tags.reserve_exact(1);
             tags.insert(i, (id, at));
             self.index.add_tag(tag, slot);
         }
@@ -242,19 +290,22 @@ impl Store {
         }
     }
 
-    /// Records a consent decision unless a newer one is held.
     /// The first and last time of the live profile in `slot`'s events named `event`.
     pub fn occurrence_span(&self, slot: u32, event: u32) -> Option<Span> {
         first_and_last(&self.record(slot)?.events, event)
     }
 
+    /// Records a consent decision unless a newer one is held.
     pub fn set_consent(&mut self, slot: u32, channel: &str, decision: Consent) {
         let id = self.channels.intern(channel);
         let consent = &mut self.record_mut(slot).consent;
         match position(consent, id) {
             Ok(i) if consent[i].1.at > decision.at => return,
             Ok(i) => consent[i].1 = decision,
-            Err(i) => consent.insert(i, (id, decision)),
+            Err(i) => {
+                consent.reserve_exact(1);
+                consent.insert(i, (id, decision));
+            }
         }
         self.index.set_consent(channel, slot, decision.granted);
     }
@@ -319,7 +370,7 @@ impl Store {
     }
 
     pub fn erase(&mut self, id: &str) -> bool {
-        let Some(slot) = self.ids.remove(id) else {
+        let Some(slot) = self.ids.remove(&self.records, id) else {
             return false;
         };
         let position = self.position(slot);
@@ -389,7 +440,7 @@ impl Store {
             })
             .collect();
         Some(Profile {
-            id: record.id.clone(),
+            id: record.id.to_string(),
             slot,
             attributes,
             tags: record
