@@ -155,9 +155,7 @@ impl<'a> Reference<'a> {
                 filter,
                 test,
             } => {
-                let mut times = self
-                    .events(record, event, None, filter)
-                    .map(|e| e.at.as_nanosecond());
+                let mut times = self.events(record, event, None, filter).map(|e| e.ns());
                 let t = match which {
                     Which::First => times.next(),
                     Which::Last => times.last(),
@@ -193,15 +191,11 @@ impl<'a> Reference<'a> {
         // Events are sorted by time, so those outside the window or after now are cut off by
         // two searches; the tests below still state the whole rule.
         let events = &record.events;
-        let first = window.map_or(0, |w| {
-            events.partition_point(|e| e.at.as_nanosecond() < w.start)
-        });
+        let first = window.map_or(0, |w| events.partition_point(|e| e.ns() < w.start));
         let end = window.map_or(self.now_ns, |w| w.end.min(self.now_ns));
-        let last = events
-            .partition_point(|e| e.at.as_nanosecond() <= end)
-            .max(first);
+        let last = events.partition_point(|e| e.ns() <= end).max(first);
         events[first..last].iter().filter(move |e| {
-            let t = e.at.as_nanosecond();
+            let t = e.ns();
             Some(e.name) == name
                 && t <= self.now_ns
                 && window.is_none_or(|w| w.contains(t))
