@@ -18,6 +18,7 @@ mod aggregates;
 mod attributes;
 mod counts;
 mod days;
+mod dense;
 mod filters;
 mod geography;
 mod numbers;
@@ -74,13 +75,64 @@ impl<'a> Matcher<'a> {
         self.index().live.contains(slot) && !self.eval(p, &Bitmap::of(&[slot])).0.is_empty()
     }
 
-    /// How many live profiles match `p`. When the last step of a top-level `and` is an index
-    /// set, it is counted against what the earlier steps left without being built.
+    /// How many live profiles match `p`. An `and` of index sets is counted over plain words
+    /// when that is cheaper ([`Matcher::dense_count`]); otherwise, when the last step of a
+    /// top-level `and` is an index set, it is counted against what the earlier steps left
+    /// without being built. A segment is counted by its definition.
     pub(crate) fn count(&self, p: &Predicate) -> u64 {
         match p {
-            Predicate::And(parts) => self.and(parts, &self.index().live, true).1.actual,
+            Predicate::And(parts) => self
+                .dense_count(parts)
+                .unwrap_or_else(|| self.and(parts, &self.index().live, true).1.actual),
+            Predicate::Segment(name) if !self.evaluated.borrow().contains_key(name.as_str()) => {
+                match self.audience.catalog.get(name) {
+                    Some(definition) => self.count(definition),
+                    None => 0,
+                }
+            }
             _ => self.run(p).0.cardinality(),
         }
+    }
+
+    /// The live profiles matching every part, when every part is a condition the indexes
+    /// answer and folding them over plain words (a pass over every slot per part) costs less
+    /// than the sets' members; `None` otherwise.
+    fn dense_count(&self, parts: &[Predicate]) -> Option<u64> {
+        let sets: Vec<_> = parts
+            .iter()
+            .map(|p| self.indexed(p))
+            .collect::<Option<_>>()?;
+        let slots = self.audience.store.slot_bound();
+        let members: u64 = sets
+            .iter()
+            .map(|s| s.estimate())
+            .fold(0, u64::saturating_add);
+        let passes = (sets.len() as u64 + 1).saturating_mul(slots.div_ceil(64) as u64);
+        if sets.len() < 2 || members < passes.saturating_mul(2) {
+            return None;
+        }
+        // While the running result stays dense (a sixteenth of the slots or more, assuming
+        // independence), CRoaring intersects at memory speed in its bitset containers; from the
+        // first step that would leave it sparse, plain words take over.
+        let mut sets = sets;
+        sets.sort_by_key(|s| std::cmp::Reverse(s.estimate()));
+        let live = &self.index().live;
+        let mut current: Option<Bitmap> = None;
+        let mut rest = sets.iter();
+        for set in rest.by_ref() {
+            let size = current.as_ref().unwrap_or(live).cardinality();
+            let expected = (size as f64) * (set.estimate() as f64) / (slots.max(1) as f64);
+            if expected * 16.0 < slots as f64 {
+                let mut words = dense::Words::of(current.as_ref().unwrap_or(live), slots);
+                words.and(set);
+                for set in rest {
+                    words.and(set);
+                }
+                return Some(words.count());
+            }
+            current = Some(set.and(current.as_ref().unwrap_or(live)));
+        }
+        Some(current.as_ref().unwrap_or(live).cardinality())
     }
 
     fn eval(&self, p: &Predicate, input: &Bitmap) -> (Bitmap, PlanStep) {
