@@ -6,7 +6,10 @@
 //! so whether it lies wholly inside, wholly outside or across a circle follows from four
 //! corner distances with the same haversine the reference uses (see `matcher/geography.rs`),
 //! and a profile's cell is two floors. Coarse cells (0.1°, ~11 km) cover a circle's inside in
-//! few sets; fine cells (0.01°, ~1 km) keep the edge thin.
+//! few sets; fine cells (0.01°, ~1 km) keep the edge thin. A fine cell holds few profiles
+//! scattered over every chunk of slots, where a bitmap pays a container per member, so it is a
+//! plain list of its profiles with their positions, sorted by slot: the distance test at the
+//! edge reads them there rather than from the attribute columns.
 
 use std::collections::HashMap;
 
@@ -38,27 +41,41 @@ pub(crate) fn coarse_of((lat, lon): Cell) -> Cell {
     )
 }
 
+/// A located profile in a fine cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Located {
+    pub slot: u32,
+    pub at: (f64, f64),
+}
+
 /// Profiles by coarse and by fine cell of their position. Each located profile is in one set
 /// of each level.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Grid {
     pub coarse: HashMap<Cell, Bitmap>,
-    pub fine: HashMap<Cell, Bitmap>,
+    pub fine: HashMap<Cell, Vec<Located>>,
 }
 
 impl Grid {
     /// Moves `slot` from the cells of `old` to those of `new` (`None`: no position).
     pub(super) fn update(&mut self, slot: u32, old: Option<(f64, f64)>, new: Option<(f64, f64)>) {
-        let (old, new) = (old.map(fine_cell), new.map(fine_cell));
-        if old == new {
-            return;
-        }
-        if let Some(fine) = old {
-            remove(&mut self.fine, fine, slot);
+        if let Some(fine) = old.map(fine_cell) {
+            if let Some(list) = self.fine.get_mut(&fine) {
+                if let Ok(i) = list.binary_search_by_key(&slot, |l| l.slot) {
+                    list.remove(i);
+                }
+                if list.is_empty() {
+                    self.fine.remove(&fine);
+                }
+            }
             remove(&mut self.coarse, coarse_of(fine), slot);
         }
-        if let Some(fine) = new {
-            self.fine.entry(fine).or_default().add(slot);
+        if let Some(at) = new {
+            let fine = fine_cell(at);
+            let list = self.fine.entry(fine).or_default();
+            // New profiles take the highest slots: nearly always an append.
+            let i = list.partition_point(|l| l.slot < slot);
+            list.insert(i, Located { slot, at });
             self.coarse.entry(coarse_of(fine)).or_default().add(slot);
         }
     }
@@ -92,7 +109,15 @@ mod tests {
         g.update(1, None, Some((59.33, 18.07)));
         g.update(2, None, Some((59.335, 18.071)));
         g.update(1, Some((59.33, 18.07)), Some((55.68, 12.57)));
-        assert_eq!(g.fine[&(5933, 1807)].to_vec(), [2]);
+        let only = Located {
+            slot: 2,
+            at: (59.335, 18.071),
+        };
+        assert_eq!(g.fine[&(5933, 1807)], [only]);
+        // A move within a cell keeps the stored position current.
+        g.update(2, Some((59.335, 18.071)), Some((59.336, 18.072)));
+        assert_eq!(g.fine[&(5933, 1807)][0].at, (59.336, 18.072));
+        g.update(2, Some((59.336, 18.072)), Some((59.335, 18.071)));
         assert_eq!(g.coarse[&(593, 180)].to_vec(), [2]);
         g.update(2, Some((59.335, 18.071)), None);
         g.update(1, Some((55.68, 12.57)), None);

@@ -16,7 +16,7 @@ mod occurrences;
 mod totals;
 
 pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
-pub(crate) use grid::{coarse_of, Cell, Grid, FINE_PER_COARSE, FINE_PER_DEGREE};
+pub(crate) use grid::{coarse_of, Cell, Grid, Located, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};
 pub(crate) use totals::{Running, Totals};
 

@@ -6,7 +6,7 @@
 use crate::explain::{Method, PlanStep};
 use crate::geo::{self, distance_km, EARTH_RADIUS_KM};
 use crate::index::{
-    coarse_of, AttributeIndex, Bitmap, Cell, Grid, FINE_PER_COARSE, FINE_PER_DEGREE,
+    coarse_of, AttributeIndex, Bitmap, Cell, Grid, Located, FINE_PER_COARSE, FINE_PER_DEGREE,
 };
 use crate::language::{Near, Predicate};
 
@@ -99,13 +99,19 @@ fn side(near: &Near, cell: Cell, per_degree: f64) -> Side {
     }
 }
 
-/// The cells of `grid` a circle covers: the sets wholly inside it, and those across its edge.
-/// `None` when walking the cells would cost more than testing the `inputs` profiles one by one.
-fn cover<'g>(
-    grid: &'g Grid,
-    near: &Near,
-    inputs: u64,
-) -> Option<(Vec<&'g Bitmap>, Vec<&'g Bitmap>)> {
+/// The cells of a circle, by what the matcher does with them.
+struct Cover<'g> {
+    /// Coarse cells wholly inside: large sets, united in CRoaring's bitset containers.
+    inside: Vec<&'g Bitmap>,
+    /// Fine cells wholly inside: many small lists, united over plain words.
+    fine_inside: Vec<&'g [Located]>,
+    /// Fine cells across the edge: their profiles get the distance test.
+    across: Vec<&'g [Located]>,
+}
+
+/// The cells of `grid` a circle covers. `None` when walking the cells would cost more than
+/// testing the `inputs` profiles one by one.
+fn cover<'g>(grid: &'g Grid, near: &Near, inputs: u64) -> Option<Cover<'g>> {
     let (dlat, Some(dlon)) = reach(near)? else {
         return None;
     };
@@ -139,7 +145,7 @@ fn cover<'g>(
             .collect()
     };
     let coarse_per_degree = FINE_PER_DEGREE / f64::from(FINE_PER_COARSE);
-    let (mut inside, mut across) = (Vec::new(), Vec::new());
+    let (mut inside, mut fine_inside, mut across) = (Vec::new(), Vec::new(), Vec::new());
     for ((i, j), set) in cells {
         match side(near, (i, j), coarse_per_degree) {
             Side::Inside => inside.push(set),
@@ -151,16 +157,41 @@ fn cover<'g>(
                             continue;
                         };
                         match side(near, (fi, fj), FINE_PER_DEGREE) {
-                            Side::Inside => inside.push(set),
+                            Side::Inside => fine_inside.push(set.as_slice()),
                             Side::Outside => {}
-                            Side::Across => across.push(set),
+                            Side::Across => across.push(set.as_slice()),
                         }
                     }
                 }
             }
         }
     }
-    Some((inside, across))
+    Some(Cover {
+        inside,
+        fine_inside,
+        across,
+    })
+}
+
+/// The profiles of many small lists as a set, through plain words (they come in no order).
+fn union_of_small(lists: &[&[Located]], slots: usize) -> Bitmap {
+    let mut words = vec![0u64; slots.div_ceil(64)];
+    for list in lists {
+        for &Located { slot, .. } in *list {
+            if let Some(w) = words.get_mut(slot as usize / 64) {
+                *w |= 1 << (slot % 64);
+            }
+        }
+    }
+    let mut members = Vec::new();
+    for (i, &word) in words.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            members.push((i * 64) as u32 + word.trailing_zeros());
+            word &= word - 1;
+        }
+    }
+    Bitmap::of(&members)
 }
 
 impl<'a> Matcher<'a> {
@@ -177,23 +208,31 @@ impl<'a> Matcher<'a> {
             return None;
         }
         let store = &self.audience.store;
-        let (inside, across) = cover(&self.index().grid, near, input.cardinality())?;
-        let mut out = lazy(inside).and(input);
-        let edge = lazy(across).and(input);
-        let (lats, lons) = (store.column(geo::LATITUDE), store.column(geo::LONGITUDE));
-        let exact: Bitmap = edge
-            .iter()
-            .filter(|&slot| {
-                let at = geo::position(lats.get(slot), lons.get(slot));
-                at.is_some_and(|at| geo::within(near, at))
-            })
-            .collect();
+        let cover = cover(&self.index().grid, near, input.cardinality())?;
+        let mut out = lazy(cover.inside).and(input);
+        let fine = union_of_small(&cover.fine_inside, store.slot_bound());
+        out.or_inplace(&fine.and(input));
+        // The edge: each profile's position is beside it in its cell.
+        let mut tested = 0u64;
+        let mut exact: Vec<u32> = Vec::new();
+        for list in &cover.across {
+            for &Located { slot, at } in *list {
+                if input.contains(slot) {
+                    tested += 1;
+                    if geo::within(near, at) {
+                        exact.push(slot);
+                    }
+                }
+            }
+        }
+        exact.sort_unstable();
+        let exact = Bitmap::of(&exact);
         out.or_inplace(&exact);
         let s = step(
             p.to_string(),
             Method::Grid,
             input.cardinality(),
-            out.cardinality() - exact.cardinality() + edge.cardinality(),
+            out.cardinality() - exact.cardinality() + tested,
             out.cardinality(),
             Vec::new(),
         );
