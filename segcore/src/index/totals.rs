@@ -3,6 +3,7 @@
 //! reference adds them — so `avg(purchase.amount) >= 200`, or a sum over a window that holds
 //! all of a profile's purchases, is read from one value per profile instead of its events.
 
+#[cfg(test)]
 use crate::language::AggFunc;
 #[cfg(test)]
 use crate::reference::Accumulator;
@@ -91,14 +92,38 @@ impl Totals {
 
     /// `func` of the values of the slot at `i` (< [`Totals::len`]), as the reference's
     /// accumulator would give it: sums of nothing are (negative) zero, the others missing.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn result(&self, func: AggFunc, i: usize) -> Option<f64> {
         match func {
-            AggFunc::Sum => Some(self.sums[i]),
-            AggFunc::Avg => (self.counts[i] > 0).then(|| self.sums[i] / f64::from(self.counts[i])),
-            AggFunc::Min => (self.counts[i] > 0).then(|| self.mins[i]),
-            AggFunc::Max => (self.counts[i] > 0).then(|| self.maxs[i]),
+            AggFunc::Sum => self.sum(i),
+            AggFunc::Avg => self.avg(i),
+            AggFunc::Min => self.min(i),
+            AggFunc::Max => self.max(i),
         }
+    }
+
+    /// The sum of the values of the slot at `i` (< [`Totals::len`]); of none, -0.0.
+    #[inline]
+    pub(crate) fn sum(&self, i: usize) -> Option<f64> {
+        Some(self.sums[i])
+    }
+
+    /// Their mean; missing for none.
+    #[inline]
+    pub(crate) fn avg(&self, i: usize) -> Option<f64> {
+        (self.counts[i] > 0).then(|| self.sums[i] / f64::from(self.counts[i]))
+    }
+
+    /// The least; missing for none.
+    #[inline]
+    pub(crate) fn min(&self, i: usize) -> Option<f64> {
+        (self.counts[i] > 0).then(|| self.mins[i])
+    }
+
+    /// The greatest; missing for none.
+    #[inline]
+    pub(crate) fn max(&self, i: usize) -> Option<f64> {
+        (self.counts[i] > 0).then(|| self.maxs[i])
     }
 }
 
@@ -122,6 +147,15 @@ mod tests {
                 let (got, want) = (running.accumulator(func).result(), acc.result());
                 assert_eq!(
                     got.map(f64::to_bits),
+                    want.map(f64::to_bits),
+                    "{func:?} {len}"
+                );
+                // The columns give the same, slot by slot.
+                let mut totals = Totals::default();
+                totals.set(3, running);
+                let column = totals.result(func, 3);
+                assert_eq!(
+                    column.map(f64::to_bits),
                     want.map(f64::to_bits),
                     "{func:?} {len}"
                 );

@@ -224,18 +224,21 @@ impl<'a> Matcher<'a> {
         let covered = totals.len();
         let mut exceptions: Vec<u32> = Vec::new();
         if let Some(bits) = rest.to_bitset() {
-            for (w, &word) in bits.as_slice().iter().enumerate() {
-                let base = w * 64;
-                if base >= covered {
-                    break;
+            let words = bits.as_slice();
+            let out = &mut exceptions;
+            // One loop per function, so reading the value is a plain load in each.
+            match func {
+                AggFunc::Sum => {
+                    differing(words, covered, |i| totals.sum(i), passes, empty_passes, out)
                 }
-                let mut word = word;
-                while word != 0 {
-                    let i = base + word.trailing_zeros() as usize;
-                    word &= word - 1;
-                    if i < covered && passes(totals.result(func, i)) != empty_passes {
-                        exceptions.push(i as u32);
-                    }
+                AggFunc::Avg => {
+                    differing(words, covered, |i| totals.avg(i), passes, empty_passes, out)
+                }
+                AggFunc::Min => {
+                    differing(words, covered, |i| totals.min(i), passes, empty_passes, out)
+                }
+                AggFunc::Max => {
+                    differing(words, covered, |i| totals.max(i), passes, empty_passes, out)
                 }
             }
         }
@@ -260,5 +263,32 @@ impl<'a> Matcher<'a> {
             Vec::new(),
         );
         Some((out, s))
+    }
+}
+
+/// The slots set in `words` (below `covered`) whose value passes differently from an empty
+/// aggregate, appended to `out` in order.
+#[inline]
+fn differing(
+    words: &[u64],
+    covered: usize,
+    value: impl Fn(usize) -> Option<f64>,
+    passes: impl Fn(Option<f64>) -> bool,
+    empty_passes: bool,
+    out: &mut Vec<u32>,
+) {
+    for (w, &word) in words.iter().enumerate() {
+        let base = w * 64;
+        if base >= covered {
+            break;
+        }
+        let mut word = word;
+        while word != 0 {
+            let i = base + word.trailing_zeros() as usize;
+            word &= word - 1;
+            if i < covered && passes(value(i)) != empty_passes {
+                out.push(i as u32);
+            }
+        }
     }
 }
