@@ -139,7 +139,7 @@ impl<'a> Matcher<'a> {
         }
         let passes = |acc: Accumulator| self.reference.number_test(aggregate.test, acc.result());
         let empty_passes = passes(Accumulator::new(aggregate.func));
-        let mut exceptions: Vec<u32> = tallies
+        let exceptions: Vec<u32> = tallies
             .iter()
             .filter(|(&slot, tally)| {
                 let matched = if tally.in_time_order {
@@ -151,13 +151,7 @@ impl<'a> Matcher<'a> {
             })
             .map(|(slot, _)| *slot)
             .collect();
-        exceptions.sort_unstable();
-        let exceptions = Bitmap::of(&exceptions);
-        let out = if empty_passes {
-            input.andnot(&exceptions)
-        } else {
-            exceptions
-        };
+        let out = from_exceptions(exceptions, empty_passes, input);
         let s = step(
             p.to_string(),
             Method::Tally,
@@ -247,13 +241,7 @@ impl<'a> Matcher<'a> {
                 .iter()
                 .filter(|&slot| self.reference.matches(p, slot) != empty_passes),
         );
-        exceptions.sort_unstable();
-        let exceptions = Bitmap::of(&exceptions);
-        let out = if empty_passes {
-            input.andnot(&exceptions)
-        } else {
-            exceptions
-        };
+        let out = from_exceptions(exceptions, empty_passes, input);
         let s = step(
             p.to_string(),
             Method::Totals,
@@ -263,6 +251,18 @@ impl<'a> Matcher<'a> {
             Vec::new(),
         );
         Some((out, s))
+    }
+}
+
+/// The members of `input`, given the profiles whose answer differs from that of a profile
+/// with no values (`empty_passes`): all but them, or just them.
+fn from_exceptions(mut exceptions: Vec<u32>, empty_passes: bool, input: &Bitmap) -> Bitmap {
+    exceptions.sort_unstable();
+    let exceptions = Bitmap::of(&exceptions);
+    if empty_passes {
+        input.andnot(&exceptions)
+    } else {
+        exceptions
     }
 }
 

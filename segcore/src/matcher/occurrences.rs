@@ -11,7 +11,7 @@ use crate::index::{day_of, Bitmap, DAY_NS};
 use crate::language::{Interval, Predicate, Test, Which};
 
 use super::days::ROWS_PER_CANDIDATE;
-use super::plan::step;
+use super::plan::exact;
 use super::sets::lazy;
 use super::times::{on_days, ALWAYS};
 use super::Matcher;
@@ -63,16 +63,7 @@ impl<'a> Matcher<'a> {
             );
         }
         let out = if missing { input.andnot(&found) } else { found };
-        let n = out.cardinality();
-        let s = step(
-            p.to_string(),
-            Method::Occurrence,
-            input.cardinality(),
-            n,
-            n,
-            Vec::new(),
-        );
-        Some((out, s))
+        Some(exact(p, Method::Occurrence, input, out))
     }
 
     /// The profiles of `input` whose first (last) event `event` — on the day `days` files them

@@ -39,6 +39,18 @@ pub(super) fn step(
     }
 }
 
+/// An exact step's answer with its plan step (the estimate is the answer's size).
+pub(super) fn exact(
+    p: &Predicate,
+    method: Method,
+    input: &Bitmap,
+    out: Bitmap,
+) -> (Bitmap, PlanStep) {
+    let n = out.cardinality();
+    let s = step(p.to_string(), method, input.cardinality(), n, n, Vec::new());
+    (out, s)
+}
+
 pub(super) fn skipped(p: &Predicate) -> PlanStep {
     step(p.to_string(), Method::Skipped, 0, 0, 0, Vec::new())
 }

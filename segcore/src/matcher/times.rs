@@ -10,7 +10,7 @@ use crate::explain::{Method, PlanStep};
 use crate::index::{day_of, Bitmap, Values, DAY_NS};
 use crate::language::{CmpOp, Interval, Literal, Predicate, Test};
 
-use super::plan::step;
+use super::plan::exact;
 use super::sets::lazy;
 use super::Matcher;
 
@@ -100,16 +100,7 @@ impl Matcher<'_> {
         } else {
             Bitmap::new()
         };
-        let n = out.cardinality();
-        let s = step(
-            p.to_string(),
-            Method::Buckets,
-            input.cardinality(),
-            n,
-            n,
-            Vec::new(),
-        );
-        Some((out, s))
+        Some(exact(p, Method::Buckets, input, out))
     }
 
     /// A time test as the inclusive range of instants that pass it; `None` for tests that are
