@@ -4,25 +4,33 @@
 use super::filters::RowFilter;
 use crate::explain::{Method, PlanStep};
 use crate::index::{Bitmap, DayBucket};
-use crate::language::{CountTest, Filter, Interval, Predicate};
+use crate::language::{CmpOp, CountTest, Filter, Interval, Predicate};
 
 use super::days::rows_in;
 use super::plan::step;
 use super::Matcher;
 
-/// The slots whose tally is not zero, in order (zero words of eight tallies are skipped whole).
-pub(super) fn nonzero(tallies: &[u8]) -> impl Iterator<Item = u32> + '_ {
-    tallies
-        .chunks(8)
-        .enumerate()
-        .filter(|(_, chunk)| chunk.iter().any(|&t| t != 0))
-        .flat_map(|(c, chunk)| {
-            chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, &t)| t != 0)
-                .map(move |(i, _)| (c * 8 + i) as u32)
-        })
+/// The slots whose tally is not zero, in order: eight tallies are read as one word, and zero
+/// words (most, for a window of a few days) are skipped whole.
+pub(super) fn nonzero(tallies: &[u8]) -> Vec<u32> {
+    let mut slots = Vec::new();
+    let (words, tail) = tallies.as_chunks::<8>();
+    for (c, word) in words.iter().enumerate() {
+        if u64::from_ne_bytes(*word) != 0 {
+            for (i, &t) in word.iter().enumerate() {
+                if t != 0 {
+                    slots.push((c * 8 + i) as u32);
+                }
+            }
+        }
+    }
+    let start = words.len() * 8;
+    for (i, &t) in tail.iter().enumerate() {
+        if t != 0 {
+            slots.push((start + i) as u32);
+        }
+    }
+    slots
 }
 
 impl<'a> Matcher<'a> {
@@ -39,9 +47,22 @@ impl<'a> Matcher<'a> {
         input: &Bitmap,
     ) -> (Bitmap, PlanStep) {
         let mut tallies = vec![0u8; self.audience.store.slot_bound()];
+        // For "at least n" (and "more than n"), the members are the slots whose tally reaches
+        // a threshold: noted as it happens, so the tallies need no scan afterwards.
+        let threshold = match count.op {
+            CmpOp::Ge => Some(count.times),
+            CmpOp::Gt => Some(count.times + 1),
+            _ => None,
+        }
+        .filter(|&t| t >= 1)
+        .map(|t| t as u8);
+        let mut reached: Vec<u32> = Vec::new();
         let mut add = |slot: u32| {
             let t = &mut tallies[slot as usize];
             *t = t.saturating_add(1);
+            if Some(*t) == threshold {
+                reached.push(slot);
+            }
         };
         let mut filter = RowFilter::new(&self.audience.store, filter);
         for bucket in whole {
@@ -69,9 +90,14 @@ impl<'a> Matcher<'a> {
         let rows = rows_in(whole, part);
         // Profiles with no rows have a tally of zero: collect whichever side is the exception.
         let zero_holds = holds(0);
-        let exceptions: Vec<u32> = nonzero(&tallies)
-            .filter(|&slot| holds(tallies[slot as usize]) != zero_holds)
-            .collect();
+        let exceptions = if threshold.is_some() {
+            reached.sort_unstable();
+            reached
+        } else {
+            let mut exceptions = nonzero(&tallies);
+            exceptions.retain(|&slot| holds(tallies[slot as usize]) != zero_holds);
+            exceptions
+        };
         let exceptions = Bitmap::of(&exceptions);
         let out = if zero_holds {
             input.andnot(&exceptions)

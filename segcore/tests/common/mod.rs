@@ -268,6 +268,8 @@ pub fn event_leaf() -> impl Strategy<Value = String> {
             "",
             "",
             " at least 2 times",
+            " more than 1 times",
+            " at most 1 times",
             " exactly 0 times",
             " fewer than 3 times",
             " other than 1 times",
