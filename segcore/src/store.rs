@@ -7,6 +7,7 @@ use jiff::Timestamp;
 
 use std::hash::BuildHasher;
 
+use compact_str::CompactString;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::column::{AttrRef, ColumnRef, Columns};
@@ -159,7 +160,16 @@ impl Record {
 
     fn props_of(&self, event: &StoredEvent) -> &[StoredProp] {
         let start = event.props_start as usize;
-        &self.props[start..start + usize::from(event.props_len)]
+        let props = self
+            .log
+            .as_ref()
+            .map_or(&[][..], |log| log.props.as_slice());
+        &props[start..start + usize::from(event.props_len)]
+    }
+
+    /// Sorted by time; events with equal times keep their arrival order.
+    pub fn events(&self) -> &[StoredEvent] {
+        self.log.as_ref().map_or(&[], |log| log.events.as_slice())
     }
 
     /// An event's properties, sorted by key id.
@@ -173,15 +183,40 @@ impl Record {
 /// would cost hundreds of bytes per profile.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Record {
-    pub id: Box<str>,
-    /// Held tags (ids in `Store::tag_names`) with the time each was added, sorted by id.
-    pub tags: Vec<(u32, Timestamp)>,
+    /// Short ids (most) are kept inline, without an allocation of their own.
+    pub id: CompactString,
+    /// Held tags (ids in `Store::tag_names`) with the time each was added, sorted by id;
+    /// exactly sized.
+    pub tags: Box<[(u32, Timestamp)]>,
+    /// Latest decision per channel (ids in `Store::channels`), sorted by id; exactly sized.
+    pub consent: Box<[(u32, Consent)]>,
+    /// Events and their properties: none until the first event, since many profiles (a
+    /// contact list's) have none.
+    log: Option<Box<EventLog>>,
+}
+
+/// A profile's events and their properties.
+#[derive(Debug, Clone, Default)]
+struct EventLog {
     /// Sorted by time; events with equal times keep their arrival order.
-    pub events: Vec<StoredEvent>,
+    events: Vec<StoredEvent>,
     /// The events' properties, appended in arrival order (so a late event moves nothing).
     props: Vec<StoredProp>,
-    /// Latest decision per channel (ids in `Store::channels`), sorted by id.
-    pub consent: Vec<(u32, Consent)>,
+}
+
+/// `items` with `item` inserted at `at`, still exactly sized.
+fn inserted<T>(items: &mut Box<[T]>, at: usize, item: T) {
+    let mut v = std::mem::take(items).into_vec();
+    v.reserve_exact(1);
+    v.insert(at, item);
+    *items = v.into_boxed_slice();
+}
+
+/// `items` without the one at `at`, still exactly sized.
+fn removed<T>(items: &mut Box<[T]>, at: usize) {
+    let mut v = std::mem::take(items).into_vec();
+    v.remove(at);
+    *items = v.into_boxed_slice();
 }
 
 impl Record {
@@ -259,7 +294,7 @@ impl Store {
         }
         let slot = u32::try_from(self.records.len()).expect("fewer than 2^32 profiles");
         self.records.push(Some(Record {
-            id: id.into(),
+            id: CompactString::from(id),
             ..Record::default()
         }));
         self.ids.insert(&self.records, id, slot);
@@ -331,8 +366,7 @@ impl Store {
         let tags = &mut self.record_mut(slot).tags;
         if let Err(i) = position(tags, id) {
             // Exactly sized: a profile holds a few tags, and doubling would waste most of it.
-            tags.reserve_exact(1);
-            tags.insert(i, (id, at));
+            inserted(tags, i, (id, at));
             self.index.add_tag(tag, slot);
         }
     }
@@ -344,7 +378,7 @@ impl Store {
         let tags = &mut self.record_mut(slot).tags;
         match position(tags, id) {
             Ok(i) => {
-                tags.remove(i);
+                removed(tags, i);
                 self.index.remove_tag(tag, slot);
                 true
             }
@@ -354,7 +388,7 @@ impl Store {
 
     /// The first and last time of the live profile in `slot`'s events named `event`.
     pub fn occurrence_span(&self, slot: u32, event: u32) -> Option<Span> {
-        first_and_last(&self.record(slot)?.events, event)
+        first_and_last(self.record(slot)?.events(), event)
     }
 
     /// Records a consent decision unless a newer one is held.
@@ -364,10 +398,7 @@ impl Store {
         match position(consent, id) {
             Ok(i) if consent[i].1.at > decision.at => return,
             Ok(i) => consent[i].1 = decision,
-            Err(i) => {
-                consent.reserve_exact(1);
-                consent.insert(i, (id, decision));
-            }
+            Err(i) => inserted(consent, i, (id, decision)),
         }
         self.index.set_consent(channel, slot, decision.granted);
     }
@@ -392,30 +423,28 @@ impl Store {
         let (numbers, strings) = split_props(props.iter().copied());
         self.index
             .add_event(name, event.at, slot, &numbers, &strings);
-        let old = first_and_last(&self.record_mut(slot).events, name);
+        let old = first_and_last(self.record_mut(slot).events(), name);
         let at = event.at.as_nanosecond();
         let new = old.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
         self.index.set_occurrence(name, slot, old, Some(new));
-        let record = self.record_mut(slot);
+        let log = self.record_mut(slot).log.get_or_insert_with(Box::default);
         let stored = StoredEvent {
             name,
             second: event.at.as_second(),
             nanosecond: event.at.subsec_nanosecond(),
-            props_start: u32::try_from(record.props.len())
+            props_start: u32::try_from(log.props.len())
                 .expect("fewer than 2^32 properties per profile"),
             props_len: u16::try_from(props.len()).expect("fewer than 2^16 properties per event"),
         };
         for (key, value) in props {
-            push_compact(&mut record.props, StoredProp::new(key, value));
+            push_compact(&mut log.props, StoredProp::new(key, value));
         }
         // After every event at or before this time: late events slot in, ties keep arrival order.
-        let position = record.events.partition_point(|e| e.ns() <= at);
-        if record.events.len() == record.events.capacity() {
-            record
-                .events
-                .reserve_exact((record.events.len() / 4).max(4));
+        let position = log.events.partition_point(|e| e.ns() <= at);
+        if log.events.len() == log.events.capacity() {
+            log.events.reserve_exact((log.events.len() / 4).max(4));
         }
-        record.events.insert(position, stored);
+        log.events.insert(position, stored);
         // Running aggregates add in time order: an event at or after the last one of its name
         // is added; an earlier one means adding this profile's values again, in order.
         let late = old.is_some_and(|(_, last)| at < last);
@@ -430,7 +459,7 @@ impl Store {
                 .as_ref()
                 .expect("the slot was just written");
             let mut running = crate::index::Running::EMPTY;
-            for e in record.events.iter().filter(|e| e.name == name) {
+            for e in record.events().iter().filter(|e| e.name == name) {
                 if let Some(PropValue::Number(x)) = record.property(e, key) {
                     running.add(x);
                 }
@@ -452,21 +481,21 @@ impl Store {
         for (name, old) in self.columns.take_all(slot) {
             self.index.set_attribute(name, slot, Some(&old), None);
         }
-        for (tag, _) in &record.tags {
+        for (tag, _) in record.tags.iter() {
             self.index.remove_tag(self.tag_names.name(*tag), slot);
         }
-        for (channel, _) in &record.consent {
+        for (channel, _) in record.consent.iter() {
             self.index
                 .set_consent(self.channels.name(*channel), slot, false);
         }
-        let mut names: Vec<u32> = record.events.iter().map(|e| e.name).collect();
+        let mut names: Vec<u32> = record.events().iter().map(|e| e.name).collect();
         names.sort_unstable();
         names.dedup();
         for name in names {
-            let old = first_and_last(&record.events, name);
+            let old = first_and_last(record.events(), name);
             self.index.set_occurrence(name, slot, old, None);
         }
-        for event in &record.events {
+        for event in record.events() {
             let (_, strings) = split_props(record.properties_of(event));
             self.index
                 .remove_event(event.name, event.at(), slot, &strings);
@@ -492,7 +521,7 @@ impl Store {
             .map(|(name, v)| (name.to_owned(), v.to_value()))
             .collect();
         let events = record
-            .events
+            .events()
             .iter()
             .map(|e| {
                 let mut properties: Vec<(String, Value)> = record
