@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::filters::RowFilter;
+use super::occurrences::few_beside;
 use crate::explain::{Method, PlanStep};
 use crate::index::{Bitmap, DayBucket};
 use crate::language::{AggFunc, Filter, Interval, Predicate, Test, Which};
@@ -181,6 +182,9 @@ impl<'a> Matcher<'a> {
         let id = self.audience.store.event_names.get(event)?;
         let totals = self.index().totals.get(&(id, aggregate.key?))?;
         let occurrences = self.index().occurrences.get(&id)?;
+        if few_beside(input, occurrences) {
+            return None;
+        }
         let now = self.reference.now_ns();
         let mut spill = self.later_than_now(id, input);
         if w.start > i128::MIN {

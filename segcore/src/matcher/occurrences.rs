@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::explain::{Method, PlanStep};
-use crate::index::{day_of, Bitmap, DAY_NS};
+use crate::index::{day_of, Bitmap, Occurrences, DAY_NS};
 use crate::language::{Interval, Predicate, Test, Which};
 
 use super::days::ROWS_PER_CANDIDATE;
@@ -15,6 +15,16 @@ use super::plan::exact;
 use super::sets::lazy;
 use super::times::{on_days, ALWAYS};
 use super::Matcher;
+
+/// Whether `input` is so small beside the days profiles are filed under that testing each of
+/// its profiles (a visit to its events) costs less than walking the day sets (`segments_of`
+/// and `matches` run on one profile).
+pub(super) fn few_beside(input: &Bitmap, occurrences: &Occurrences) -> bool {
+    input.cardinality().saturating_mul(PROFILE_COST_IN_DAYS) < occurrences.first.len() as u64
+}
+
+/// What testing one profile costs, in day sets walked.
+const PROFILE_COST_IN_DAYS: u64 = 8;
 
 impl<'a> Matcher<'a> {
     /// The profiles of `input` whose first (or last) `event` at or before now passes `test`;
@@ -41,6 +51,9 @@ impl<'a> Matcher<'a> {
         };
         let id = self.audience.store.event_names.get(event);
         let occurrences = id.and_then(|id| Some((id, self.index().occurrences.get(&id)?)));
+        if occurrences.is_some_and(|(_, o)| few_beside(input, o)) {
+            return None;
+        }
         let mut found = match occurrences {
             Some((id, o)) if range.start <= range.end => {
                 let days = match which {
