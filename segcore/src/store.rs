@@ -103,10 +103,15 @@ impl StoredProp {
 /// Appends to a per-profile vector, growing it by a quarter rather than doubling: amortised
 /// constant time still, with at most a fifth of it spare (millions of profiles each keep one).
 fn push_compact<T>(items: &mut Vec<T>, item: T) {
+    insert_compact(items, items.len(), item);
+}
+
+/// [`push_compact`] at position `at`.
+fn insert_compact<T>(items: &mut Vec<T>, at: usize, item: T) {
     if items.len() == items.capacity() {
         items.reserve_exact((items.len() / 4).max(4));
     }
-    items.push(item);
+    items.insert(at, item);
 }
 
 /// An event property value: a number, or a string interned in `Store::prop_strings` (skus,
@@ -441,10 +446,7 @@ impl Store {
         }
         // After every event at or before this time: late events slot in, ties keep arrival order.
         let position = log.events.partition_point(|e| e.ns() <= at);
-        if log.events.len() == log.events.capacity() {
-            log.events.reserve_exact((log.events.len() / 4).max(4));
-        }
-        log.events.insert(position, stored);
+        insert_compact(&mut log.events, position, stored);
         // Running aggregates add in time order: an event at or after the last one of its name
         // is added; an earlier one means adding this profile's values again, in order.
         let late = old.is_some_and(|(_, last)| at < last);

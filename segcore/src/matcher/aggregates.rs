@@ -11,8 +11,8 @@ use crate::language::{AggFunc, Filter, Interval, Predicate, Test, Which};
 use crate::reference::Accumulator;
 
 use super::days::rows_in;
+use super::dense::Words;
 use super::plan::step;
-use super::sets::DenseSet;
 use super::Matcher;
 
 /// The same for aggregates, whose scan visits properties too and whose tally skips rows
@@ -101,7 +101,7 @@ impl<'a> Matcher<'a> {
         (whole, part): (&[&DayBucket], &[(i128, &DayBucket)]),
         input: &Bitmap,
     ) -> (Bitmap, PlanStep) {
-        let wanted = DenseSet::of(input, self.audience.store.slot_bound());
+        let wanted = Words::of(input, self.audience.store.slot_bound());
         let mut tallies: HashMap<u32, SlotTally, BuildSlotHasher> =
             HashMap::with_hasher(BuildSlotHasher);
         let mut filter = RowFilter::new(&self.audience.store, filter);

@@ -2,7 +2,8 @@
 //! plain words over every slot, each set is folded in word by word, and the last step is a
 //! popcount. CRoaring would otherwise store a result that drops below 1/16 of a chunk as a
 //! sorted array, at a few nanoseconds per member (B2, `docs/performance.md`); plain words cost
-//! the same whatever the density. Index sets themselves stay compressed.
+//! the same whatever the density. Index sets themselves stay compressed. The same words make
+//! membership a single load, for tallies that test millions of rows against an input.
 
 use crate::index::Bitmap;
 
@@ -66,6 +67,12 @@ impl Words {
                 }
             }
         }
+    }
+
+    pub(super) fn contains(&self, slot: u32) -> bool {
+        self.0
+            .get(slot as usize / 64)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
     }
 
     pub(super) fn count(&self) -> u64 {

@@ -1,6 +1,5 @@
 //! Set algebra: index sets kept uncomputed until they meet their input (unions, range
-//! differences, intersections of unions), and plain dense bit sets for tallies that test
-//! millions of rows against an input.
+//! differences, intersections of unions). Plain words over every slot are `dense::Words`.
 
 use crate::index::Bitmap;
 
@@ -107,25 +106,5 @@ pub(super) fn minus(base: &Bitmap, set: Option<&Bitmap>) -> Bitmap {
     match set {
         Some(set) => base.andnot(set),
         None => base.clone(),
-    }
-}
-
-/// A set as plain bits over every slot: a membership test is one load, for tallies that test
-/// millions of rows against a small input.
-pub(super) struct DenseSet(Vec<u64>);
-
-impl DenseSet {
-    pub(super) fn of(set: &Bitmap, slots: usize) -> DenseSet {
-        let mut words = vec![0u64; slots.div_ceil(64)];
-        for slot in set.iter() {
-            words[slot as usize / 64] |= 1 << (slot % 64);
-        }
-        DenseSet(words)
-    }
-
-    pub(super) fn contains(&self, slot: u32) -> bool {
-        self.0
-            .get(slot as usize / 64)
-            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
     }
 }
