@@ -9,6 +9,7 @@ use crate::error::{Error, NameKind, Result};
 use crate::explain::Explain;
 use crate::language::Predicate;
 use crate::limits::check_instant;
+use crate::live::{Change, Feed, Live};
 use crate::matcher::Matcher;
 use crate::profile::{Consent, Event, Profile};
 use crate::reference::Reference;
@@ -47,6 +48,10 @@ pub struct Audience {
     pub(crate) schema: Schema,
     pub(crate) catalog: Catalog,
     pub(crate) time_zone: TimeZone,
+    /// Live membership, when started.
+    pub(crate) live: Option<Box<Live>>,
+    /// Transitions from the plain write methods, until drained.
+    pub(crate) feed: Feed,
 }
 
 impl Default for Audience {
@@ -63,6 +68,8 @@ impl Audience {
             schema: Schema::default(),
             catalog: Catalog::default(),
             time_zone: TimeZone::UTC,
+            live: None,
+            feed: Feed::default(),
         }
     }
 
@@ -91,6 +98,7 @@ impl Audience {
                 suggestion: nearest(name, known.iter().map(String::as_str)),
             }
         })?;
+        self.restart_live();
         Ok(())
     }
 
@@ -166,6 +174,15 @@ impl Audience {
         K: AsRef<str>,
         I: IntoIterator<Item = (K, Value)>,
     {
+        self.room()?;
+        self.upsert_now(id, attributes)
+    }
+
+    fn upsert_now<K, I>(&mut self, id: &str, attributes: I) -> Result<u32>
+    where
+        K: AsRef<str>,
+        I: IntoIterator<Item = (K, Value)>,
+    {
         check_name(id, "a profile id")?;
         let attributes: Vec<(K, Value)> = attributes.into_iter().collect();
         for (i, (name, value)) in attributes.iter().enumerate() {
@@ -184,12 +201,19 @@ impl Audience {
                 }
             }
         }
+        let created = self.store.slot(id).is_none();
         let slot = self.store.slot_or_insert(id);
+        let names: Vec<String> = attributes
+            .iter()
+            .map(|(n, _)| n.as_ref().to_owned())
+            .collect();
         for (name, value) in attributes {
             let name = name.as_ref();
             self.schema.declare_attribute(name, value.attr_type())?;
             self.store.set_attribute(slot, name, Some(value));
         }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.notify(slot, created, Change::Attributes(&names));
         Ok(slot)
     }
 
@@ -210,10 +234,11 @@ impl Audience {
             check_tag(tag)?;
         }
         check_instant(at, "the tags' time")?;
-        let slot = self.upsert(id, attributes)?;
+        self.room()?;
+        let slot = self.upsert_now(id, attributes)?;
         for tag in tags {
             // Checked above, and the id by `upsert`: this cannot fail.
-            self.tag(id, tag, at)?;
+            self.tag_now(id, tag, at)?;
         }
         Ok(slot)
     }
@@ -221,29 +246,41 @@ impl Audience {
     /// Removes one attribute value from a profile. Returns whether it had one.
     pub fn unset(&mut self, id: &str, attribute: &str) -> Result<bool> {
         let slot = self.existing(id)?;
+        self.room()?;
         let had = self.store.attribute(slot, attribute).is_some();
         self.store.set_attribute(slot, attribute, None);
+        self.notify(slot, false, Change::Attributes(&[attribute]));
         Ok(had)
     }
 
     /// Adds a tag at time `at`, creating the profile if it is new. Re-adding a held tag keeps
     /// the time it was first added. A namespaced tag (`interest:outdoor`) makes its namespace known.
     pub fn tag(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
+        self.room()?;
+        self.tag_now(id, tag, at)
+    }
+
+    fn tag_now(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
         check_name(id, "a profile id")?;
         check_tag(tag)?;
         check_instant(at, "the tag's time")?;
         if let Some((ns, _)) = tag.split_once(':') {
             self.schema.declare_tag_namespace(ns)?;
         }
+        let created = self.store.slot(id).is_none();
         let slot = self.store.slot_or_insert(id);
         self.store.add_tag(slot, tag, at);
+        self.notify(slot, created, Change::Tag(tag));
         Ok(())
     }
 
     /// Removes a tag. Returns whether the profile held it.
     pub fn untag(&mut self, id: &str, tag: &str) -> Result<bool> {
         let slot = self.existing(id)?;
-        Ok(self.store.remove_tag(slot, tag))
+        self.room()?;
+        let had = self.store.remove_tag(slot, tag);
+        self.notify(slot, false, Change::Tag(tag));
+        Ok(had)
     }
 
     /// Records an event, creating the profile if it is new. An event holds at most
@@ -253,6 +290,7 @@ impl Audience {
         check_name(id, "a profile id")?;
         check_name(&event.name, "an event name")?;
         check_instant(event.at, "the event's time")?;
+        self.room()?;
         if event.properties.len() > MAX_EVENT_PROPERTIES {
             return Err(Error::InvalidValue(format!(
                 "event `{}` has {} properties; at most {MAX_EVENT_PROPERTIES} are allowed",
@@ -276,8 +314,10 @@ impl Audience {
             self.schema
                 .declare_event_property(&event.name, key, value.attr_type())?;
         }
+        let created = self.store.slot(id).is_none();
         let slot = self.store.slot_or_insert(id);
         self.store.insert_event(slot, &event);
+        self.notify(slot, created, Change::Event(&event.name));
         Ok(())
     }
 
@@ -292,17 +332,30 @@ impl Audience {
     ) -> Result<()> {
         check_name(id, "a profile id")?;
         check_instant(at, "the consent's time")?;
+        self.room()?;
         self.schema.declare_channel(channel)?;
+        let created = self.store.slot(id).is_none();
         let slot = self.store.slot_or_insert(id);
         self.store
             .set_consent(slot, channel, Consent { granted, at });
+        self.notify(slot, created, Change::Consent(channel));
         Ok(())
     }
 
     /// Forgets a profile: its attributes, tags, events and consent are dropped, and it is no
     /// longer counted or matched. Returns whether it existed. A later write with the same id
     /// starts a new, empty profile.
+    ///
+    /// Erasing is never refused: with live membership on, the profile leaves its segments even
+    /// when the transition queue is full (the queue then holds more than its capacity).
     pub fn erase(&mut self, id: &str) -> bool {
+        let Some(slot) = self.store.slot(id) else {
+            return false;
+        };
+        if let Some(live) = self.live.as_mut() {
+            let left = live.on_erase(slot, id);
+            self.feed.push(left);
+        }
         self.store.erase(id)
     }
 
@@ -358,12 +411,18 @@ impl Audience {
     pub fn define_segment(&mut self, name: &str, predicate: Predicate) -> Result<()> {
         check_name(name, "a segment name")?;
         self.validate(&predicate)?;
-        self.catalog.define(name, predicate)
+        self.catalog.define(name, predicate)?;
+        self.track_live(name);
+        Ok(())
     }
 
     /// Removes a named segment; refused while other segments refer to it.
     pub fn remove_segment(&mut self, name: &str) -> Result<Predicate> {
-        self.catalog.remove(name)
+        let removed = self.catalog.remove(name)?;
+        if let Some(live) = self.live.as_mut() {
+            live.untrack(name);
+        }
+        Ok(removed)
     }
 
     // ---- queries ----

@@ -185,12 +185,34 @@ pub enum Error {
     /// audience image (wrong header, bad checksum, truncated or unreadable).
     #[error("corrupt audience image: {0}")]
     Corrupt(String),
+
+    /// A live-membership call while live membership is off
+    /// ([`Audience::start_live`](crate::Audience::start_live) turns it on).
+    #[error("live membership is off: start it with start_live first")]
+    NotLive,
+
+    /// The clock was asked to move backwards.
+    #[error("the clock is at {clock} and cannot move back to {to}")]
+    ClockBackwards {
+        /// The audience clock.
+        clock: jiff::Timestamp,
+        /// The instant asked for.
+        to: jiff::Timestamp,
+    },
+
+    /// A write was refused because the transition queue is full: drain it
+    /// ([`Audience::drain_transitions`](crate::Audience::drain_transitions)) and write again.
+    #[error("the transition queue is full ({capacity} transitions): drain it before writing")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
 }
 
 impl Error {
     /// A stable snake_case name for the kind of error, the same in every binding:
     /// `parse`, `json`, `unknown_name`, `schema`, `type`, `invalid_value`, `too_deep`,
-    /// `cycle`, `segment_in_use` or `corrupt`.
+    /// `cycle`, `segment_in_use`, `corrupt`, `not_live`, `clock_backwards` or `queue_full`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Parse(_) => "parse",
@@ -203,6 +225,9 @@ impl Error {
             Error::Cycle { .. } => "cycle",
             Error::SegmentInUse { .. } => "segment_in_use",
             Error::Corrupt(_) => "corrupt",
+            Error::NotLive => "not_live",
+            Error::ClockBackwards { .. } => "clock_backwards",
+            Error::QueueFull { .. } => "queue_full",
         }
     }
 }

@@ -35,6 +35,7 @@ mod image;
 mod index;
 pub mod language;
 pub mod limits;
+pub mod live;
 mod matcher;
 mod profile;
 mod reference;
@@ -44,15 +45,18 @@ mod store;
 mod suggest;
 mod validate;
 mod value;
+mod write;
 
 pub use audience::{Audience, MAX_EVENT_PROPERTIES};
 pub use catalog::Catalog;
 pub use error::{Error, NameKind, ParseError, Result};
 pub use explain::{Explain, Method, PlanStep};
 pub use language::Predicate;
+pub use live::{Direction, Transition};
 pub use profile::{Consent, Event, Profile};
 pub use schema::{Schema, BUILTIN_CHANNELS};
 pub use value::{AttrType, Value};
+pub use write::Write;
 
 /// The version of the crate, shared by the Python wheel and the npm package.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -61,3 +65,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The examples in docs/live.md, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/live.md")]
+struct LiveDoctests;

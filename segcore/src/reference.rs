@@ -352,7 +352,7 @@ impl<'a> Reference<'a> {
 }
 
 /// Whether a held tag matches a pattern: the tag itself, or `ns:*` for any tag of namespace `ns`.
-fn tag_matches(pattern: &str, held: &str) -> bool {
+pub(crate) fn tag_matches(pattern: &str, held: &str) -> bool {
     match pattern.strip_suffix(":*") {
         Some(ns) => held
             .strip_prefix(ns)

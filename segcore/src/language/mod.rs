@@ -10,6 +10,7 @@
 //! ```
 
 mod ast;
+mod changes;
 mod display;
 mod lexer;
 mod parser;
@@ -22,6 +23,7 @@ pub use ast::{
 use time::check_test_times;
 pub use time::{CalendarUnit, Duration, DurationUnit, TimeLiteral, TimeRef, Window};
 
+pub(crate) use changes::{earliest_after, test_changes_at};
 pub(crate) use display::Name;
 pub(crate) use time::{Interval, Nanos};
 

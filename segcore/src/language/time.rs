@@ -203,7 +203,7 @@ impl CalendarUnit {
     }
 
     /// The first day of the period that holds `date`.
-    fn period_start(self, date: Date) -> Date {
+    pub(super) fn period_start(self, date: Date) -> Date {
         match self {
             CalendarUnit::Day => date,
             CalendarUnit::Week => date
@@ -220,7 +220,7 @@ impl CalendarUnit {
 
     /// `date` moved back by `periods` whole periods; `None` if that leaves the calendar jiff
     /// can represent (checked, never a panic, whatever `periods` is).
-    fn back(self, date: Date, periods: u32) -> Option<Date> {
+    pub(super) fn back(self, date: Date, periods: u32) -> Option<Date> {
         let n = i64::from(periods);
         let span = match self {
             CalendarUnit::Day => Span::new().try_days(n),

@@ -225,29 +225,7 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
         }
     }
     for m in mutations {
-        // Mutations of erased profiles fail with unknown_name or recreate them; both are fine.
-        let _ = match m {
-            Mutation::SetAge(i, x) => a.upsert(&id(*i), [("age", Value::from(*x))]).map(|_| ()),
-            Mutation::SetCountry(i, c) => a
-                .upsert(&id(*i), [("country", Value::from(*c))])
-                .map(|_| ()),
-            Mutation::UnsetAge(i) => a.unset(&id(*i), "age").map(|_| ()),
-            Mutation::UnsetInterests(i) => a.unset(&id(*i), "interests").map(|_| ()),
-            Mutation::Untag(i, t) => a.untag(&id(*i), t).map(|_| ()),
-            Mutation::Tag(i, t) => a.tag(&id(*i), t, days_from_now(-1)),
-            Mutation::Consent(i, g, d) => a.set_consent(&id(*i), "email", *g, days_from_now(*d)),
-            Mutation::Erase(i) => {
-                a.erase(&id(*i));
-                Ok(())
-            }
-            Mutation::Recreate(i, c) => a
-                .upsert(&id(*i), [("country", Value::from(*c))])
-                .map(|_| ()),
-            Mutation::Track(i, e, at, x) => a.track(
-                &id(*i),
-                Event::new(*e, seconds_from_now(*at)).value("amount", *x),
-            ),
-        };
+        apply_mutation(&mut a, m);
     }
     for (name, text) in [
         ("adults", "age >= 18"),
@@ -258,6 +236,34 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
         a.define_segment(name, p).unwrap();
     }
     a
+}
+
+/// Applies one mutation; mutations of erased profiles fail with unknown_name or recreate them,
+/// and both are fine, so the result is dropped.
+pub fn apply_mutation(a: &mut Audience, m: &Mutation) {
+    // Mutations of erased profiles fail with unknown_name or recreate them; both are fine.
+    let _ = match m {
+        Mutation::SetAge(i, x) => a.upsert(&id(*i), [("age", Value::from(*x))]).map(|_| ()),
+        Mutation::SetCountry(i, c) => a
+            .upsert(&id(*i), [("country", Value::from(*c))])
+            .map(|_| ()),
+        Mutation::UnsetAge(i) => a.unset(&id(*i), "age").map(|_| ()),
+        Mutation::UnsetInterests(i) => a.unset(&id(*i), "interests").map(|_| ()),
+        Mutation::Untag(i, t) => a.untag(&id(*i), t).map(|_| ()),
+        Mutation::Tag(i, t) => a.tag(&id(*i), t, days_from_now(-1)),
+        Mutation::Consent(i, g, d) => a.set_consent(&id(*i), "email", *g, days_from_now(*d)),
+        Mutation::Erase(i) => {
+            a.erase(&id(*i));
+            Ok(())
+        }
+        Mutation::Recreate(i, c) => a
+            .upsert(&id(*i), [("country", Value::from(*c))])
+            .map(|_| ()),
+        Mutation::Track(i, e, at, x) => a.track(
+            &id(*i),
+            Event::new(*e, seconds_from_now(*at)).value("amount", *x),
+        ),
+    };
 }
 
 /// `did` conditions: counts, every kind of window, property filters.
