@@ -2,6 +2,9 @@
 //! questions on the sample shop. The criterion benches live in `benches/`; the peer comparison
 //! script `peers/compare.py` runs the `peers_data` binary.
 
+mod catalog;
+
+pub use catalog::realistic_catalog;
 use segcore::sample::{ProfileDetail, SampleShop};
 
 /// B2: a four-clause segment (two tags, a categorical in-list, a numeric range).
