@@ -93,3 +93,57 @@ pub fn realistic_catalog(n: usize, seed: u64) -> Vec<(String, String)> {
     }
     out
 }
+
+/// `n` pure attribute expressions, as ad-targeting indexes are benchmarked on: conjunctions of
+/// two to four value, tag and consent tests over the sample shop (no events, no ranges).
+pub fn attribute_catalog(n: usize, seed: u64) -> Vec<(String, String)> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..n)
+        .map(|i| {
+            let mut parts: Vec<String> = Vec::new();
+            let wanted = 2 + rng.usize(0..3);
+            let mut kinds: Vec<u32> = (0..8).collect();
+            rng.shuffle(&mut kinds);
+            for kind in kinds.into_iter().take(wanted) {
+                let pick = |rng: &mut fastrand::Rng, items: &[&'static str]| {
+                    items[rng.usize(0..items.len())]
+                };
+                parts.push(match kind {
+                    0 => format!(r#"country == "{}""#, pick(&mut rng, COUNTRIES)),
+                    1 => format!(
+                        r#"country in ["{}", "{}"]"#,
+                        pick(&mut rng, COUNTRIES),
+                        pick(&mut rng, COUNTRIES)
+                    ),
+                    2 => format!(r#"plan == "{}""#, pick(&mut rng, PLANS)),
+                    3 => format!(r#"utm_source == "{}""#, pick(&mut rng, SOURCES)),
+                    4 => format!(r#"utm_campaign == "{}""#, pick(&mut rng, CAMPAIGNS)),
+                    5 => format!("newsletter == {}", rng.bool()),
+                    6 => format!(r#"tag "interest:{}""#, pick(&mut rng, INTERESTS)),
+                    _ => format!(r#"interests contains "{}""#, pick(&mut rng, INTERESTS)),
+                });
+            }
+            (format!("a{i:07}"), parts.join(" and "))
+        })
+        .collect()
+}
+
+/// How many stores [`scoped_catalog`] spreads `n` segments over: a hundred segments each.
+pub fn stores_for(n: usize) -> usize {
+    n.div_ceil(100).max(1)
+}
+
+/// The shapes of [`realistic_catalog`], each scoped to one store (`store == "st…"`), as large
+/// catalogs are: a million segments exist when every store, market or brand keeps its own
+/// hundred. Customers need a `store` attribute among [`stores_for`]`(n)` values.
+pub fn scoped_catalog(n: usize, seed: u64) -> Vec<(String, String)> {
+    let stores = stores_for(n);
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x570e);
+    realistic_catalog(n, seed)
+        .into_iter()
+        .map(|(name, text)| {
+            let store = rng.usize(0..stores);
+            (name, format!(r#"store == "st{store}" and {text}"#))
+        })
+        .collect()
+}

@@ -4,7 +4,7 @@
 
 mod catalog;
 
-pub use catalog::realistic_catalog;
+pub use catalog::{attribute_catalog, realistic_catalog, scoped_catalog, stores_for};
 use segcore::sample::{ProfileDetail, SampleShop};
 
 /// B2: a four-clause segment (two tags, a categorical in-list, a numeric range).
@@ -34,6 +34,14 @@ pub fn shop_with_events(customers: usize, events_per_customer: u32) -> SampleSho
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The process's current resident memory (VmRSS), where `/proc` has it.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

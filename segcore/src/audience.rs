@@ -1,6 +1,8 @@
 //! The public facade: an audience of profiles, its schema, its catalog of segments, and the
 //! queries over them.
 
+use std::sync::{Arc, OnceLock};
+
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
@@ -13,6 +15,7 @@ use crate::live::{Change, Feed, Live};
 use crate::matcher::Matcher;
 use crate::profile::{Consent, Event, Profile};
 use crate::reference::Reference;
+use crate::reverse::{Reverse, ReverseStats};
 use crate::schema::{check_name, Schema};
 use crate::store::Store;
 use crate::suggest::nearest;
@@ -52,6 +55,8 @@ pub struct Audience {
     pub(crate) live: Option<Box<Live>>,
     /// Transitions from the plain write methods, until drained.
     pub(crate) feed: Feed,
+    /// The catalog indexed for `segments_of`, built on first use after a catalog change.
+    pub(crate) reverse: OnceLock<Arc<Reverse>>,
 }
 
 impl Default for Audience {
@@ -70,6 +75,7 @@ impl Audience {
             time_zone: TimeZone::UTC,
             live: None,
             feed: Feed::default(),
+            reverse: OnceLock::new(),
         }
     }
 
@@ -412,6 +418,7 @@ impl Audience {
         check_name(name, "a segment name")?;
         self.validate(&predicate)?;
         self.catalog.define(name, predicate)?;
+        self.reverse = OnceLock::new();
         self.track_live(name);
         Ok(())
     }
@@ -419,6 +426,7 @@ impl Audience {
     /// Removes a named segment; refused while other segments refer to it.
     pub fn remove_segment(&mut self, name: &str) -> Result<Predicate> {
         let removed = self.catalog.remove(name)?;
+        self.reverse = OnceLock::new();
         if let Some(live) = self.live.as_mut() {
             live.untrack(name);
         }
@@ -473,6 +481,20 @@ impl Audience {
             .collect())
     }
 
+    /// Whether one profile matches, as the reference evaluator decides: the definition
+    /// [`Audience::matches`] and [`Audience::segments_of`] are checked against (and the plain
+    /// loop the reverse-matching benchmark compares with).
+    pub fn matches_by_reference(
+        &self,
+        id: &str,
+        predicate: &Predicate,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let slot = self.existing(id)?;
+        self.question(predicate, now)?;
+        Ok(Reference::new(self, now).matches(predicate, slot))
+    }
+
     /// Whether one profile matches. The matcher runs on that profile alone: index conditions
     /// are membership tests, the rest is evaluated for this one profile.
     pub fn matches(&self, id: &str, predicate: &Predicate, now: Timestamp) -> Result<bool> {
@@ -482,17 +504,31 @@ impl Audience {
     }
 
     /// The names of the catalog's segments that one profile is in, sorted.
+    ///
+    /// The catalog is indexed on first use (and again after it changes): only segments whose
+    /// necessary values, tags, channels and events the profile has are evaluated, and each
+    /// condition shared between segments once, so the cost grows with what the profile has
+    /// rather than with the number of segments.
     pub fn segments_of(&self, id: &str, now: Timestamp) -> Result<Vec<String>> {
         let slot = self.existing(id)?;
         check_instant(now, "`now`")?;
-        let matcher = Matcher::new(self, now);
-        Ok(self
-            .catalog
-            .iter()
-            // By name, so that segments referring to one already evaluated reuse its answer.
-            .filter(|(name, _)| matcher.matches(&Predicate::segment(*name), slot))
-            .map(|(name, _)| name.to_owned())
+        let reverse = self.reverse_index();
+        Ok(reverse
+            .segments_of(self, slot, now)
+            .into_iter()
+            .map(|s| reverse.name(s).to_owned())
             .collect())
+    }
+
+    /// The reverse index of the catalog (built now if the catalog changed since the last use),
+    /// and its size: what [`Audience::segments_of`] walks.
+    pub fn reverse_index_stats(&self) -> ReverseStats {
+        self.reverse_index().stats()
+    }
+
+    /// The reverse index of the catalog as it is now (shared with live membership).
+    pub(crate) fn reverse_index(&self) -> &Arc<Reverse> {
+        self.reverse.get_or_init(|| Arc::new(Reverse::build(self)))
     }
 }
 

@@ -4,9 +4,9 @@
 //! be read as a specification. Every faster engine must return exactly its answers. The
 //! rules it implements are written down in `docs/segment-language.md`.
 
+use hashbrown::HashMap;
 use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use jiff::Timestamp;
 use regex::Regex;

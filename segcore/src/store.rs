@@ -1,7 +1,7 @@
 //! In-memory storage: the id ↔ slot map, attribute columns, and per-profile tags, events and
 //! consent. It checks nothing; the [`Audience`](crate::Audience) validates before writing.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use jiff::Timestamp;
 

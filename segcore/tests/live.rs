@@ -180,6 +180,31 @@ fn check_advance(
     Ok(())
 }
 
+/// Many segments at once (so that live membership narrows them by the profile's keys before
+/// evaluating): each random predicate alone, and with each of a few key conditions.
+fn define_wide_catalog(a: &mut Audience, predicates: &[Predicate]) {
+    define_catalog(a, predicates);
+    let keys = [
+        r#"country == "SE""#,
+        r#"tag "vip""#,
+        "consent email",
+        r#"tag "interest:*""#,
+        "age in [18, 30]",
+        "did purchase",
+        r#"interests contains "yoga""#,
+        "newsletter == true",
+        r#"country in ["SE", "DK"] and tag "vip""#,
+        "segment r1",
+    ];
+    for (i, p) in predicates.iter().enumerate() {
+        for (k, key) in keys.iter().enumerate() {
+            let key = a.predicate(key).unwrap();
+            let both = Predicate::And(vec![key, p.clone()]);
+            a.define_segment(&format!("w{i}_{k}"), both).unwrap();
+        }
+    }
+}
+
 fn run(
     specs: &[common::ProfileSpec],
     mutations: &[Mutation],
@@ -188,7 +213,11 @@ fn run(
     steps: &[Step],
 ) -> Result<(), TestCaseError> {
     let mut a = build(specs, mutations);
-    define_catalog(&mut a, predicates);
+    if predicates.len() > 3 {
+        define_wide_catalog(&mut a, predicates);
+    } else {
+        define_catalog(&mut a, predicates);
+    }
     let clock = seconds_from_now(start);
     a.start_live(clock).unwrap();
     prop_assert_eq!(live_members(&a), reference_members(&a, clock));
@@ -272,6 +301,17 @@ proptest! {
     fn live_membership_equals_the_reference_after_every_step(
         (specs, mutations, predicates, start, steps) in scenario()
     ) {
+        run(&specs, &mutations, &predicates, start, &steps)?;
+    }
+
+    /// The same over a catalog of 46 segments.
+    #[test]
+    fn live_membership_over_a_wide_catalog_equals_the_reference(
+        (specs, mutations, predicates, start, steps) in scenario(),
+        more in prop::collection::vec(valid_predicate(), 1),
+    ) {
+        let mut predicates = predicates;
+        predicates.extend(more);
         run(&specs, &mutations, &predicates, start, &steps)?;
     }
 }

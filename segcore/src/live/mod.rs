@@ -23,13 +23,14 @@ mod timers;
 mod transition;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use croaring::Bitmap;
 use jiff::Timestamp;
 
 use crate::language::Predicate;
 use crate::matcher::Matcher;
-use crate::reference::Reference;
+use crate::reverse::Reverse;
 use crate::Audience;
 
 pub(crate) use feed::Feed;
@@ -86,6 +87,8 @@ pub(crate) struct Live {
     clock_readers: Readers,
     /// When each (profile, clock) pair is next due.
     timers: Timers,
+    /// The catalog's reverse index as last used, and each live id's segment id in it.
+    index: Option<(Arc<Reverse>, Arc<[u32]>)>,
 }
 
 /// The first free place in `items`, or a new one at the end.
@@ -111,6 +114,7 @@ impl Live {
             clock_ids: HashMap::new(),
             clock_readers: Readers::default(),
             timers: Timers::default(),
+            index: None,
         };
         for name in audience.catalog.names() {
             live.track(audience, name);
@@ -241,11 +245,8 @@ impl Live {
             ),
             Change::Consent(channel) => (self.readers.of_channel(channel).to_vec(), Vec::new()),
         };
-        let reference = Reference::new(audience, self.clock);
         let mut out = Vec::new();
-        for id in sorted(segments) {
-            self.settle(audience, &reference, id, slot, self.clock, &mut out);
-        }
+        self.settle(audience, &sorted(segments), slot, self.clock, &mut out);
         for c in sorted(clocks) {
             self.reschedule(audience, c, slot, self.clock.as_nanosecond());
         }
@@ -276,23 +277,15 @@ impl Live {
     pub(crate) fn advance(&mut self, audience: &Audience, to: Timestamp) -> Vec<Transition> {
         let until = to.as_nanosecond();
         let mut out = Vec::new();
-        let mut at: Option<(i128, Reference<'_>)> = None;
         while let Some((due, slot, c)) = self.timers.pop_until(until) {
             let Ok(instant) = Timestamp::from_nanosecond(due) else {
                 continue;
             };
-            // One evaluator per instant: windows resolve once for every pair due then.
-            if at.as_ref().is_none_or(|(t, _)| *t != due) {
-                at = Some((due, Reference::new(audience, instant)));
-            }
-            let (_, reference) = at.as_ref().expect("set above");
             let segments = match &self.clocks[c as usize] {
                 Some(clock) => clock.segments.clone(),
                 None => continue,
             };
-            for id in segments {
-                self.settle(audience, reference, id, slot, instant, &mut out);
-            }
+            self.settle(audience, &segments, slot, instant, &mut out);
             self.reschedule(audience, c, slot, due);
         }
         self.clock = to;
@@ -307,25 +300,34 @@ impl Live {
         }
     }
 
-    /// Evaluates segment `id` for `slot` at `instant` (the evaluator's now), and records a
-    /// change of membership as a transition.
+    /// Evaluates segments `ids` for `slot` at `instant` (through the catalog's reverse index:
+    /// key guards, then each shared condition once), and records each change of membership
+    /// as a transition stamped `instant`.
     fn settle(
         &mut self,
         audience: &Audience,
-        reference: &Reference<'_>,
-        id: u32,
+        ids: &[u32],
         slot: u32,
         instant: Timestamp,
         out: &mut Vec<Transition>,
     ) {
-        let Some(tracked) = self.segments[id as usize].as_mut() else {
-            return;
-        };
-        let Some(predicate) = audience.catalog.get(&tracked.name) else {
-            return;
-        };
-        let member = reference.matches(predicate, slot);
-        if member != tracked.members.contains(slot) {
+        let (reverse, map) = self.index_for(audience);
+        // Tracked segments are the catalog's, so each has an id in its index.
+        let ids: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|&id| map.get(id as usize).is_some_and(|&r| r != u32::MAX))
+            .collect();
+        let among: Vec<u32> = ids.iter().map(|&id| map[id as usize]).collect();
+        let mut answers = Vec::with_capacity(among.len());
+        reverse.check(audience, slot, instant, &among, &mut answers);
+        for (&id, member) in ids.iter().zip(answers) {
+            let Some(tracked) = self.segments[id as usize].as_mut() else {
+                continue;
+            };
+            if member == tracked.members.contains(slot) {
+                continue;
+            }
             let direction = if member {
                 tracked.members.add(slot);
                 Direction::Entered
@@ -342,6 +344,30 @@ impl Live {
                 instant,
             ));
         }
+    }
+
+    /// The catalog's reverse index, and each live id's segment id in it (remapped when the
+    /// catalog has changed since the last use). Every tracked segment is in the catalog.
+    fn index_for(&mut self, audience: &Audience) -> (Arc<Reverse>, Arc<[u32]>) {
+        let current = audience.reverse_index();
+        let stale = self
+            .index
+            .as_ref()
+            .is_none_or(|(known, _)| !Arc::ptr_eq(known, current));
+        if stale {
+            let map = self
+                .segments
+                .iter()
+                .map(|t| {
+                    t.as_ref()
+                        .and_then(|t| current.id(&t.name))
+                        .unwrap_or(u32::MAX)
+                })
+                .collect();
+            self.index = Some((Arc::clone(current), map));
+        }
+        let (reverse, map) = self.index.as_ref().expect("set above");
+        (Arc::clone(reverse), Arc::clone(map))
     }
 }
 
