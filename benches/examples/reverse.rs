@@ -12,9 +12,7 @@ use std::time::Instant;
 
 use segcore::sample::SampleShop;
 use segcore::Predicate;
-use segcore_benches::{
-    attribute_catalog, realistic_catalog, rss_bytes, scoped_catalog, stores_for,
-};
+use segcore_benches::{attribute_catalog, realistic_catalog, scoped_catalog, stores_for};
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
@@ -59,11 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let p = audience.predicate(&text)?;
                 audience.define_segment(&name, p)?;
             }
-            let before = rss_bytes().unwrap_or(0);
             let started = Instant::now();
             let stats = audience.reverse_index_stats();
             let build = started.elapsed().as_secs_f64();
-            let memory = rss_bytes().unwrap_or(0).saturating_sub(before) as f64 / 1e6;
+            let memory = stats.bytes as f64 / 1e6;
 
             let queries = if n > 100_000 { 300 } else { 3_000 };
             let ids: Vec<String> = (0..queries)

@@ -38,14 +38,6 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The process's current resident memory (VmRSS), where `/proc` has it.
-pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// Profiles for the scale benchmarks: `SEGCORE_BENCH_PROFILES`, or 10 million.
 pub fn bench_profiles() -> usize {
     std::env::var("SEGCORE_BENCH_PROFILES")

@@ -205,6 +205,11 @@ impl Reverse {
             leaves: self.program.leaf_count(),
             postings: self.postings.count(),
             unindexed: self.unguarded.len(),
+            bytes: self.program.bytes()
+                + self.postings.bytes()
+                + self.need.len()
+                + self.exact.len()
+                + self.unguarded.capacity() * 4,
         }
     }
 }
@@ -222,6 +227,8 @@ pub struct ReverseStats {
     pub postings: usize,
     /// Segments with no necessary key, checked for every profile.
     pub unindexed: usize,
+    /// Approximate heap bytes of the index (the catalog's own definitions not included).
+    pub bytes: usize,
 }
 
 /// The condition that holds exactly for profiles having `key`, to count them.

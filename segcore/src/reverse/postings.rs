@@ -113,6 +113,35 @@ impl Postings {
         self.count
     }
 
+    /// Approximate heap bytes: the postings, plus each list's and each key's own overhead.
+    pub(crate) fn bytes(&self) -> usize {
+        let lists = |m: &HashMap<Box<str>, Vec<Post>>| -> usize {
+            m.iter()
+                .map(|(k, v)| k.len() + v.capacity() * size_of::<Post>() + 48)
+                .sum()
+        };
+        let attributes: usize = self
+            .attributes
+            .values()
+            .map(|a| {
+                lists(&a.text)
+                    + a.numbers
+                        .values()
+                        .map(|v| v.capacity() * size_of::<Post>() + 40)
+                        .sum::<usize>()
+                    + a.bools
+                        .iter()
+                        .map(|v| v.capacity() * size_of::<Post>())
+                        .sum::<usize>()
+            })
+            .sum();
+        attributes
+            + lists(&self.tags)
+            + lists(&self.namespaces)
+            + lists(&self.consents)
+            + lists(&self.events)
+    }
+
     /// Hits every list reached by one of the profile's keys.
     pub(crate) fn walk(&self, audience: &Audience, slot: u32, hits: &mut Hits) {
         let store = &audience.store;

@@ -115,6 +115,16 @@ impl Program {
         self.roots.len()
     }
 
+    /// Approximate heap bytes of the compiled catalog (leaves counted by their text's length).
+    pub(crate) fn bytes(&self) -> usize {
+        let names: usize = self.names.iter().map(|n| 2 * n.len() + 64).sum();
+        let leaves: usize = self.leaf_ids.keys().map(|k| 2 * k.len() + 96).sum();
+        names
+            + leaves
+            + self.nodes.capacity() * size_of::<Node>()
+            + (self.kids.capacity() + self.roots.capacity()) * 4
+    }
+
     pub(crate) fn leaf_count(&self) -> usize {
         self.leaves.len()
     }
