@@ -7,6 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::catalog::Catalog;
+use crate::decide::Compiled;
 use crate::error::{Error, NameKind, Result};
 use crate::explain::Explain;
 use crate::language::Predicate;
@@ -55,6 +56,8 @@ pub struct Audience {
     pub(crate) live: Option<Box<Live>>,
     /// Transitions from the plain write methods, until drained.
     pub(crate) feed: Feed,
+    /// Defined decisions, checked.
+    pub(crate) decisions: std::collections::BTreeMap<String, Compiled>,
     /// The catalog indexed for `segments_of`, built on first use after a catalog change.
     pub(crate) reverse: OnceLock<Arc<Reverse>>,
 }
@@ -76,6 +79,7 @@ impl Audience {
             live: None,
             feed: Feed::default(),
             reverse: OnceLock::new(),
+            decisions: Default::default(),
         }
     }
 
@@ -365,6 +369,10 @@ impl Audience {
         self.store.erase(id)
     }
 
+    pub(crate) fn existing_slot(&self, id: &str) -> Result<u32> {
+        self.existing(id)
+    }
+
     fn existing(&self, id: &str) -> Result<u32> {
         self.store.slot(id).ok_or_else(|| Error::UnknownName {
             kind: NameKind::Profile,
@@ -424,7 +432,15 @@ impl Audience {
     }
 
     /// Removes a named segment; refused while other segments refer to it.
+    /// Refused too while a decision's rules refer to it.
     pub fn remove_segment(&mut self, name: &str) -> Result<Predicate> {
+        let deciders = self.decisions_using(name);
+        if !deciders.is_empty() && self.catalog.get(name).is_some() {
+            return Err(Error::SegmentInUse {
+                segment: name.to_owned(),
+                used_by: deciders,
+            });
+        }
         let removed = self.catalog.remove(name)?;
         self.reverse = OnceLock::new();
         if let Some(live) = self.live.as_mut() {

@@ -28,6 +28,10 @@ pub enum NameKind {
     Profile,
     /// An IANA time zone name.
     TimeZone,
+    /// A named decision.
+    Decision,
+    /// A variant of a decision.
+    Variant,
 }
 
 impl NameKind {
@@ -42,6 +46,8 @@ impl NameKind {
             NameKind::Channel => "consent channel",
             NameKind::Profile => "profile",
             NameKind::TimeZone => "time zone",
+            NameKind::Decision => "decision",
+            NameKind::Variant => "variant",
         }
     }
 }
@@ -186,6 +192,17 @@ pub enum Error {
     #[error("corrupt audience image: {0}")]
     Corrupt(String),
 
+    /// A message template does not compile, or failed while rendering.
+    #[error("template error at line {line}, column {column}: {message}")]
+    Template {
+        /// 1-based line in the template.
+        line: usize,
+        /// 1-based column (in characters).
+        column: usize,
+        /// What minijinja said.
+        message: String,
+    },
+
     /// A live-membership call while live membership is off
     /// ([`Audience::start_live`](crate::Audience::start_live) turns it on).
     #[error("live membership is off: start it with start_live first")]
@@ -212,7 +229,8 @@ pub enum Error {
 impl Error {
     /// A stable snake_case name for the kind of error, the same in every binding:
     /// `parse`, `json`, `unknown_name`, `schema`, `type`, `invalid_value`, `too_deep`,
-    /// `cycle`, `segment_in_use`, `corrupt`, `not_live`, `clock_backwards` or `queue_full`.
+    /// `cycle`, `segment_in_use`, `corrupt`, `template`, `not_live`, `clock_backwards` or
+    /// `queue_full`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Parse(_) => "parse",
@@ -225,6 +243,7 @@ impl Error {
             Error::Cycle { .. } => "cycle",
             Error::SegmentInUse { .. } => "segment_in_use",
             Error::Corrupt(_) => "corrupt",
+            Error::Template { .. } => "template",
             Error::NotLive => "not_live",
             Error::ClockBackwards { .. } => "clock_backwards",
             Error::QueueFull { .. } => "queue_full",

@@ -28,6 +28,7 @@
 mod audience;
 mod catalog;
 mod column;
+pub mod decide;
 mod error;
 mod explain;
 mod geo;
@@ -50,6 +51,7 @@ mod write;
 
 pub use audience::{Audience, MAX_EVENT_PROPERTIES};
 pub use catalog::Catalog;
+pub use decide::{Assignment, ChosenBy, Decided, Decision, Rule, Template, Variant};
 pub use error::{Error, NameKind, ParseError, Result};
 pub use explain::{Explain, Method, PlanStep};
 pub use language::Predicate;

@@ -336,6 +336,11 @@ impl Store {
             .map(|(i, _)| i as u32)
     }
 
+    /// Every attribute value `slot` holds, by name.
+    pub fn attributes_of(&self, slot: u32) -> impl Iterator<Item = (&str, AttrRef<'_>)> {
+        self.columns.all(slot)
+    }
+
     pub fn attribute(&self, slot: u32, name: &str) -> Option<AttrRef<'_>> {
         self.columns.get(slot, name)
     }

@@ -2,6 +2,8 @@
 //! shared by the property tests.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use jiff::Timestamp;
 use proptest::prelude::*;
 use segcore::{AttrType, Audience, Event, Predicate, Value};
