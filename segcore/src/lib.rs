@@ -47,6 +47,7 @@ mod store;
 mod suggest;
 mod validate;
 mod value;
+mod why;
 mod write;
 
 pub use audience::{Audience, MAX_EVENT_PROPERTIES};
@@ -60,6 +61,7 @@ pub use profile::{Consent, Event, Profile};
 pub use reverse::ReverseStats;
 pub use schema::{Schema, BUILTIN_CHANNELS};
 pub use value::{AttrType, Value};
+pub use why::{Clause, Why};
 pub use write::Write;
 
 /// The version of the crate, shared by the Python wheel and the npm package.

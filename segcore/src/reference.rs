@@ -179,7 +179,7 @@ impl<'a> Reference<'a> {
 
     /// The profile's events named `event`, at or before now, within `window`, passing `filter`,
     /// in time order.
-    fn events<'r>(
+    pub(crate) fn events<'r>(
         &'r self,
         record: &'r Record,
         event: &str,
@@ -370,7 +370,7 @@ pub(crate) fn text_test(s: &str, p: &TextPattern, f: impl Fn(&str, &str) -> bool
 }
 
 /// The aggregate of `values` (in time order); `None` where it is undefined.
-fn aggregate(func: AggFunc, values: impl Iterator<Item = f64>) -> Option<f64> {
+pub(crate) fn aggregate(func: AggFunc, values: impl Iterator<Item = f64>) -> Option<f64> {
     let mut acc = Accumulator::new(func);
     values.for_each(|x| acc.add(x));
     acc.result()
