@@ -25,13 +25,13 @@ pub(crate) struct Audience {
 }
 
 impl Audience {
-    fn read(&self) -> RwLockReadGuard<'_, segcore::Audience> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, segcore::Audience> {
         // A panic cannot happen while the lock is held (the core returns errors), but if one
         // did, the audience is still whole: every write is checked before it is applied.
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, segcore::Audience> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, segcore::Audience> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -109,6 +109,16 @@ pub(crate) fn to_object<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, 
     })
 }
 
+/// An instant as an aware UTC `datetime`, rounded *up* to Python's microseconds: for instants
+/// something happens at (a transition, a change due), so that `advance_to` the value reaches
+/// it. The last storable microsecond stays as it is.
+pub(crate) fn datetime_ceil<'py>(py: Python<'py>, t: Timestamp) -> PyResult<Bound<'py, PyAny>> {
+    let ceil = jiff::TimestampRound::new()
+        .smallest(jiff::Unit::Microsecond)
+        .mode(jiff::RoundMode::Ceil);
+    datetime(py, t.round(ceil).unwrap_or(t))
+}
+
 /// An instant as an aware UTC `datetime` (microseconds: Python's resolution).
 pub(crate) fn datetime<'py>(py: Python<'py>, t: Timestamp) -> PyResult<Bound<'py, PyAny>> {
     let dt = py.import("datetime")?;

@@ -17,6 +17,10 @@ fn class_name(kind: &str) -> &'static str {
         "cycle" => "CycleError",
         "segment_in_use" => "SegmentInUseError",
         "corrupt" => "CorruptError",
+        "template" => "TemplateError",
+        "not_live" => "NotLiveError",
+        "clock_backwards" => "ClockBackwardsError",
+        "queue_full" => "QueueFullError",
         _ => "SegcoreError",
     }
 }
@@ -58,6 +62,15 @@ fn build(py: Python<'_>, e: &segcore::Error) -> PyResult<PyErr> {
             details.set_item("suggestion", suggestion.clone())?;
         }
         segcore::Error::Cycle { path } => details.set_item("path", path.clone())?,
+        segcore::Error::Template { line, column, .. } => {
+            details.set_item("line", *line)?;
+            details.set_item("column", *column)?;
+        }
+        segcore::Error::ClockBackwards { clock, to } => {
+            details.set_item("clock", clock.to_string())?;
+            details.set_item("to", to.to_string())?;
+        }
+        segcore::Error::QueueFull { capacity } => details.set_item("capacity", *capacity)?,
         segcore::Error::SegmentInUse { segment, used_by } => {
             details.set_item("segment", segment.clone())?;
             details.set_item("used_by", used_by.clone())?;

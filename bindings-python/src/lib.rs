@@ -5,7 +5,9 @@
 
 mod audience;
 mod convert;
+mod decide;
 mod errors;
+mod live;
 mod loads;
 mod predicate;
 
@@ -19,5 +21,7 @@ fn _segcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SAMPLE_NOW", now.to_string())?;
     m.add_class::<audience::Audience>()?;
     m.add_class::<predicate::Predicate>()?;
+    m.add_class::<live::Transition>()?;
+    m.add_function(wrap_pyfunction!(decide::holdout_fraction, m)?)?;
     Ok(())
 }

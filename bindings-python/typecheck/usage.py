@@ -44,3 +44,25 @@ def handle() -> str | None:
 
 
 copy: segcore.Audience = segcore.Audience.from_bytes(build().to_bytes())
+
+
+def live(a: segcore.Audience) -> tuple[list[str], dt.datetime | None, int]:
+    a.start_live("2024-06-01T00:00:00Z")
+    a.tag("bob", "vip", "2024-06-01T00:00:00Z")
+    moved: list[tuple[str, str, str, dt.datetime, int]] = [
+        (t.profile, t.segment, t.direction, t.at, t.at_ns) for t in a.transitions()
+    ]
+    later: list[segcore.Transition] = a.advance_to("2024-07-01T00:00:00Z")
+    due: dt.datetime | None = a.next_change_at()
+    members: list[str] = a.live_members("swedes")
+    return members + [t[0] for t in moved] + [t.profile for t in later], due, a.queued_transitions
+
+
+def decide(a: segcore.Audience) -> tuple[str, str, bool, float]:
+    a.define_decision("hero", {"rules": [{"segment": "swedes", "variant": "se"}],
+                               "default": "other", "variants": {"se": {}, "other": {}}})
+    outcome: dict[str, object] = a.decide("ada", "hero")
+    sent: dict[str, object] = a.assign("hero")
+    message: str = a.render("ada", "Hej {{ first_name | default('där') }}")
+    why: segcore.Why = a.why("ada", "swedes")
+    return str(outcome["variant"]) + str(sent), message, why.holds, segcore.holdout_fraction("hero", "ada")

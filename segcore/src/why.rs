@@ -157,13 +157,13 @@ impl Explainer<'_> {
                     .map(|(t, at)| format!("{} (added {at})", store.tag_names.name(*t)))
                     .collect();
                 let seen = if held.is_empty() {
-                    format!("no tag {tag}")
+                    format!("no tag {tag:?}")
                 } else {
                     format!("holds {}", held.join(", "))
                 };
                 let needed = match within {
-                    Some(w) => format!("tag {tag} added within {w}"),
-                    None => format!("tag {tag}"),
+                    Some(w) => format!("tag {tag:?} added within {w}"),
+                    None => format!("tag {tag:?}"),
                 };
                 (seen, needed)
             }

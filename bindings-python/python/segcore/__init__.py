@@ -17,21 +17,26 @@ DataFrames and views for notebooks.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from typing import Any
 
 from ._errors import (
+    ClockBackwardsError,
     CorruptError,
     CycleError,
     InvalidValueError,
+    NotLiveError,
     ParseError,
+    QueueFullError,
     SchemaError,
     SegcoreError,
     SegmentInUseError,
+    TemplateError,
     TooDeepError,
     UnknownNameError,
 )
 from ._segcore import Audience as _NativeAudience
-from ._segcore import SAMPLE_NOW, Predicate, __version__
+from ._segcore import SAMPLE_NOW, Predicate, Transition, __version__, holdout_fraction
 
 
 def _frame(columns: dict[str, list[Any]]) -> Any:
@@ -128,6 +133,31 @@ class Explain:
         )
 
 
+class Why:
+    """Why a profile is or is not in a segment, clause by clause. ``str()`` gives readable
+    text (one line per clause, ✓ or ✗); each clause has ``condition``, ``holds``, ``clause``
+    (``leaf``, ``all``, ``any``, ``not`` or ``segment``), ``seen`` and ``needed`` (for a
+    leaf) and ``parts``."""
+
+    def __init__(self, clause: dict[str, Any], text: str = "") -> None:
+        self.condition: str = clause["condition"]
+        self.holds: bool = clause["holds"]
+        self.clause: str = clause["clause"]
+        self.seen: str | None = clause["seen"]
+        self.needed: str | None = clause["needed"]
+        self.parts: list[Why] = [Why(p) for p in clause["parts"]]
+        self._text = text
+
+    def __str__(self) -> str:
+        return self._text or self.condition
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+    def __repr__(self) -> str:
+        return f"Why(condition={self.condition!r}, holds={self.holds})"
+
+
 class Audience(_NativeAudience):
     """Profiles with typed attributes, tags, events and consent, and named segments.
 
@@ -172,6 +202,16 @@ class Audience(_NativeAudience):
         text, root = self._explain(segment, now)
         return Explain(text, root)
 
+    def why(self, id: str, segment: str, now: Any = None) -> Why:
+        """Why a profile is or is not in a segment (a name or a predicate's text) at ``now``,
+        clause by clause with the values seen (see :class:`Why`)."""
+        clause = self._why(id, segment, now)
+        return Why(clause, clause["text"])
+
+    def transitions(self) -> Iterator[Transition]:
+        """Iterates the queued transitions, oldest first, taking them from the queue."""
+        yield from self.drain_transitions()
+
     def report(self, now: Any = None) -> Any:
         """Every named segment with its definition and size: a DataFrame (pandas if installed,
         else pyarrow)."""
@@ -210,6 +250,9 @@ __all__ = [
     "Audience",
     "Predicate",
     "Explain",
+    "Why",
+    "Transition",
+    "holdout_fraction",
     "SegcoreError",
     "ParseError",
     "TooDeepError",
@@ -219,4 +262,8 @@ __all__ = [
     "CycleError",
     "SegmentInUseError",
     "CorruptError",
+    "TemplateError",
+    "NotLiveError",
+    "ClockBackwardsError",
+    "QueueFullError",
 ]

@@ -75,6 +75,32 @@ class CorruptError(SegcoreError, ValueError):
     """Bytes that are not an intact audience image."""
 
 
+class TemplateError(SegcoreError, ValueError):
+    """A message template that does not compile (or fails while rendering), at ``line`` and
+    ``column`` of the template."""
+
+    line: int
+    column: int
+
+
+class NotLiveError(SegcoreError, RuntimeError):
+    """A live-membership call before ``start_live``."""
+
+
+class ClockBackwardsError(SegcoreError, ValueError):
+    """``advance_to`` an instant before the audience ``clock`` (both RFC 3339 text)."""
+
+    clock: str
+    to: str
+
+
+class QueueFullError(SegcoreError, RuntimeError):
+    """A write refused (nothing applied) because the transition queue holds ``capacity``
+    transitions: drain it with ``drain_transitions()`` and write again."""
+
+    capacity: int
+
+
 __all__ = [
     "SegcoreError",
     "ParseError",
@@ -85,4 +111,8 @@ __all__ = [
     "CycleError",
     "SegmentInUseError",
     "CorruptError",
+    "TemplateError",
+    "NotLiveError",
+    "ClockBackwardsError",
+    "QueueFullError",
 ]

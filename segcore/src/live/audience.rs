@@ -88,6 +88,16 @@ impl Audience {
         }
     }
 
+    /// The ids of a segment's members at the clock, in slot order, as live membership keeps
+    /// them (no evaluation).
+    pub fn live_members(&self, segment: &str) -> Result<Vec<String>> {
+        Ok(self
+            .live_member_slots(segment)?
+            .into_iter()
+            .filter_map(|s| self.store.record(s).map(|r| r.id.to_string()))
+            .collect())
+    }
+
     /// Takes every queued transition, oldest first.
     pub fn drain_transitions(&mut self) -> Vec<Transition> {
         self.feed.drain()
