@@ -96,6 +96,77 @@ export declare class Audience {
   segmentsOf(id: string, now?: Date | string | number | undefined | null): Array<string>
   /** Runs the query and returns its plan. */
   explain(segment: string, now?: Date | string | number | undefined | null): PlanStep
+  /**
+   * Defines (or replaces) a decision from its JSON form (an object or JSON text): ordered
+   * rules (`segment` or `when`) to variants, a `default`, an optional `holdout` share, and
+   * `variants` with a `payload` and an optional `template`.
+   */
+  defineDecision(name: string, decision: object | string): void
+  /** A decision's JSON form, or null. */
+  decision(name: string): object | null
+  /** The names of the defined decisions, sorted. */
+  decisionNames(): Array<string>
+  /** Removes a decision; returns its JSON form. */
+  removeDecision(name: string): object
+  /**
+   * One profile's variant: `{decision, variant, payload, chosenBy ('rule' | 'default' |
+   * 'holdout'), rule (its index or null), message (the rendered template or null)}`.
+   */
+  decide(id: string, decision: string, now?: Date | string | number | undefined | null): { decision: string, variant: string, payload: unknown, chosenBy: 'rule' | 'default' | 'holdout', rule: number | null, message: string | null }
+  /** Every live profile's variant: `{variants: {name: ids}, holdout: ids}`. */
+  assign(decision: string, now?: Date | string | number | undefined | null): { variants: Record<string, string[]>, holdout: string[] }
+  /**
+   * Renders a template (Jinja syntax) with one profile's fields; a missing field is empty
+   * or its `default(...)`.
+   */
+  render(id: string, template: string): string
+  /**
+   * Why a profile is or is not in a segment (a name or a predicate's text), clause by
+   * clause: `{condition, holds, clause, seen, needed, parts, text}` (`text` the readable
+   * form, at the top only).
+   */
+  why(id: string, segment: string, now?: Date | string | number | undefined | null): Why
+  /**
+   * Turns live membership on with the clock at `now` (default: the current time): every
+   * segment's members then are the baseline, and each write and `advanceTo` reports who
+   * enters and leaves.
+   */
+  startLive(now?: Date | string | number | undefined | null): void
+  /** Turns live membership off (queued transitions stay until drained). */
+  stopLive(): void
+  /** The audience clock while live membership is on (rounded up to the millisecond). */
+  get clock(): Date | null
+  /**
+   * Moves the clock forward to `to` and returns the transitions time made happen on the
+   * way, each stamped with its own instant, in time order; subscribers receive them too.
+   */
+  advanceTo(to: Date | string | number): Array<Transition>
+  /**
+   * When time alone next changes some membership (rounded up to the millisecond, so that
+   * `advanceTo` it takes the change in), or null.
+   */
+  nextChangeAt(): Date | null
+  /**
+   * Takes the transitions the write methods queued (when nobody is subscribed), oldest
+   * first.
+   */
+  drainTransitions(): Array<Transition>
+  /** How many transitions wait in the queue. */
+  get queuedTransitions(): number
+  /** How many transitions the queue holds before writes throw `SEGCORE_QUEUE_FULL`. */
+  setQueueCapacity(capacity: number): void
+  /** A segment's members at the clock, as live membership keeps them. */
+  liveMembers(segment: string): Array<string>
+  /** A segment's members' slots at the clock. */
+  liveMemberSlots(segment: string): Uint32Array
+  /**
+   * Calls `callback` with the transitions of every later write and `advanceTo` (on the main
+   * thread, right after the call that caused them); returns an id for `unsubscribe`. While
+   * anyone is subscribed the queue is emptied into the callbacks.
+   */
+  subscribe(callback: (transitions: Transition[]) => void): number
+  /** Stops calling a subscriber; returns whether the id was subscribed. */
+  unsubscribe(id: number): boolean
 }
 
 /** The `code` of every error segcore throws (`error.code`), one per kind of mistake. */
@@ -124,6 +195,17 @@ export declare const enum ErrorCode {
   /** Bytes that are not an intact audience image. */
   SEGCORE_CORRUPT = 'SEGCORE_CORRUPT',
   /**
+   * A message template that does not compile (the error has `line` and `column`) or fails
+   * while rendering.
+   */
+  SEGCORE_TEMPLATE = 'SEGCORE_TEMPLATE',
+  /** A live-membership call before `startLive`. */
+  SEGCORE_NOT_LIVE = 'SEGCORE_NOT_LIVE',
+  /** `advanceTo` an instant before the clock. */
+  SEGCORE_CLOCK_BACKWARDS = 'SEGCORE_CLOCK_BACKWARDS',
+  /** A write refused (nothing applied) while the transition queue is full: drain it first. */
+  SEGCORE_QUEUE_FULL = 'SEGCORE_QUEUE_FULL',
+  /**
    * An argument of the wrong type or shape (the message names it; bulk rows set `row`),
    * or text holding a lone surrogate.
    */
@@ -148,6 +230,12 @@ export interface EventRow {
   properties?: Record<string, string | number>
 }
 
+/**
+ * The draw that decides who a decision holds out: a fraction in [0, 1) from the decision's
+ * name and the profile's id, the same in every binding; held out when below the share.
+ */
+export declare function holdoutFraction(decision: string, profile: string): number
+
 /** A plan step of `explain`. */
 export interface PlanStep {
   /** What the step tests. */
@@ -166,5 +254,45 @@ export interface PlanStep {
   children: Array<PlanStep>
 }
 
+/** A profile entering or leaving a segment, and when it happened. */
+export interface Transition {
+  /** The profile's id. */
+  profile: string
+  /** The profile's slot. */
+  slot: number
+  /** The segment's name. */
+  segment: string
+  /** `"entered"` or `"left"`. */
+  direction: 'entered' | 'left'
+  /** When it happened, as RFC 3339 text to the nanosecond. */
+  at: string
+  /**
+   * When it happened, in epoch milliseconds rounded up (the first millisecond by which it
+   * had happened): `new Date(t.atMs)`.
+   */
+  atMs: number
+}
+
 /** The crate's version, the same as the npm package's. */
 export declare function version(): string
+
+/**
+ * One clause of `why`: whether it holds, how its parts decide it, what the profile has and
+ * what the clause needs (for a leaf), its parts; `text` (the readable form) at the top only.
+ */
+export interface Why {
+  /** The clause in the text form. */
+  condition: string
+  /** Whether it holds. */
+  holds: boolean
+  /** How its parts decide it. */
+  clause: 'leaf' | 'all' | 'any' | 'not' | 'segment'
+  /** What the profile has there (leaves). */
+  seen?: string
+  /** What the clause needs (leaves). */
+  needed?: string
+  /** Its parts. */
+  parts: Array<Why>
+  /** The whole explanation as readable text (at the top only). */
+  text?: string
+}

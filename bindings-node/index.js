@@ -837,4 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Audience = nativeBinding.Audience
 module.exports.ErrorCode = nativeBinding.ErrorCode
+module.exports.holdoutFraction = nativeBinding.holdoutFraction
 module.exports.version = nativeBinding.version

@@ -90,7 +90,11 @@ fn millis(ms: f64, what: &str) -> Read<Timestamp> {
     if !ms.is_finite() {
         return Err(argument(format!("{what} is not a time: {ms}")));
     }
-    Timestamp::from_nanosecond((ms * 1e6).round() as i128)
+    // Whole milliseconds and the fraction apart: `ms * 1e6` would pass 2^53 for any date of
+    // this century and land tens of nanoseconds off.
+    let whole = ms.floor();
+    let nanos = whole as i128 * 1_000_000 + ((ms - whole) * 1e6).round() as i128;
+    Timestamp::from_nanosecond(nanos)
         .map_err(|e| argument(format!("{what}: {ms} ms since the epoch: {e}")))
 }
 

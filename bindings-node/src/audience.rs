@@ -6,113 +6,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use jiff::Timestamp;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use segcore::Event;
 
-use crate::args::{
-    boolean, elements, entries, field, given, instant, instant_or_now, number, object,
-    optional_entries, string, value, whole,
-};
-use crate::errors::{at_row, Read, Throw};
+use crate::args::{boolean, elements, entries, given, instant_or_now, string, value, whole};
+use crate::errors::{Read, Throw};
+use crate::events::{event, event_rows, plan, PlanStep};
+use crate::live::Subscribers;
 use crate::tasks::{track_all, Answer, Query, Run, TrackMany};
-
-/// One event of a bulk `trackMany`: the profile, the event's name, its time (a `Date`, an
-/// ISO 8601 string with an offset or epoch milliseconds; default now), numeric values and
-/// properties.
-#[napi(object)]
-pub struct EventRow {
-    /// The profile's id.
-    pub id: String,
-    /// The event's name.
-    pub name: String,
-    /// When it happened.
-    #[napi(ts_type = "Date | string | number")]
-    pub at: Option<Either<String, f64>>,
-    /// Numeric values, such as an amount.
-    pub values: Option<std::collections::HashMap<String, f64>>,
-    /// String or number properties.
-    pub properties: Option<std::collections::HashMap<String, Either<String, f64>>>,
-}
-
-/// A plan step of `explain`.
-#[napi(object)]
-pub struct PlanStep {
-    /// What the step tests.
-    pub label: String,
-    /// How: index, scan, buckets, tally, and, or, not, segment, reused, skipped.
-    pub method: String,
-    /// Profiles the step was given.
-    pub input: f64,
-    /// The planner's estimate of its result.
-    pub estimated: f64,
-    /// Its result's size.
-    pub actual: f64,
-    /// Microseconds it took.
-    pub elapsed_us: f64,
-    /// Its parts.
-    pub children: Vec<PlanStep>,
-}
-
-fn plan(step: &segcore::PlanStep) -> PlanStep {
-    PlanStep {
-        label: step.label.clone(),
-        method: step.method.name().to_owned(),
-        input: step.input as f64,
-        estimated: step.estimated as f64,
-        actual: step.actual as f64,
-        elapsed_us: step.elapsed.as_secs_f64() * 1e6,
-        children: step.children.iter().map(plan).collect(),
-    }
-}
-
-/// An event from a name, a time, numeric values and string or number properties.
-fn event(
-    name: String,
-    at: Timestamp,
-    values: Option<Unknown<'_>>,
-    properties: Option<Unknown<'_>>,
-) -> Read<Event> {
-    let mut event = Event::new(name, at);
-    for (key, v) in optional_entries(values, "values")? {
-        let x = number(v, &format!("values.{key}"))?;
-        event = event.value(key, x);
-    }
-    for (key, v) in optional_entries(properties, "properties")? {
-        let what = format!("properties.{key}");
-        event = match v.get_type() {
-            Ok(ValueType::Number) => event.property(key, number(v, &what)?),
-            _ => event.property(key, string(v, &what)?),
-        };
-    }
-    Ok(event)
-}
-
-/// One row of `trackMany`.
-fn event_row(row: Unknown<'_>) -> Read<(String, Event)> {
-    let row = object(row, "the row")?;
-    let required = |name: &str| -> Read<String> {
-        match field(&row, name)? {
-            Some(v) => string(v, name),
-            None => Err(crate::errors::argument(format!("`{name}` is missing"))),
-        }
-    };
-    let id = required("id")?;
-    let name = required("name")?;
-    let at = match field(&row, "at")? {
-        Some(v) => instant(v, "at")?,
-        None => Timestamp::now(),
-    };
-    let event = event(name, at, field(&row, "values")?, field(&row, "properties")?)?;
-    Ok((id, event))
-}
-
-/// The rows of a bulk `trackMany`, read on the main thread; a bad row's error has its index.
-fn event_rows(rows: Unknown<'_>) -> Read<Vec<(String, Event)>> {
-    elements(rows, "events")?
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| event_row(row).map_err(at_row(i)))
-        .collect()
-}
 
 /// Profiles with typed attributes, tags, events and consent, and named segments over them.
 /// Wherever a segment is expected, pass a defined segment's name or a predicate's text.
@@ -120,16 +19,18 @@ fn event_rows(rows: Unknown<'_>) -> Read<Vec<(String, Event)>> {
 pub struct Audience {
     /// Shared with the worker threads of the async calls; writes wait for running reads.
     inner: Arc<RwLock<segcore::Audience>>,
+    /// Callbacks that receive transitions as writes cause them.
+    pub(crate) subscribers: Arc<Subscribers>,
 }
 
 impl Audience {
-    fn read(&self) -> RwLockReadGuard<'_, segcore::Audience> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, segcore::Audience> {
         // The core returns errors rather than panicking, and a refused write changes nothing,
         // so a poisoned lock still guards a whole audience.
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, segcore::Audience> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, segcore::Audience> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -174,6 +75,7 @@ impl Audience {
         let inner = segcore::Audience::with_time_zone(zone.as_deref().unwrap_or("UTC")).js(&env)?;
         Ok(Audience {
             inner: Arc::new(RwLock::new(inner)),
+            subscribers: Arc::default(),
         })
     }
 
@@ -207,6 +109,7 @@ impl Audience {
         };
         Ok(Audience {
             inner: Arc::new(RwLock::new(read().js(&env)?)),
+            subscribers: Arc::default(),
         })
     }
 
@@ -320,7 +223,8 @@ impl Audience {
             self.write().upsert_tagged(&id, values, &tags, at)?;
             Ok(())
         };
-        run().js(&env)
+        let done = run().js(&env);
+        self.written(&env, done)
     }
 
     /// Adds a tag (creating the profile if new); `at` defaults to now.
@@ -340,7 +244,8 @@ impl Audience {
             let at = instant_or_now(at, "at")?;
             Ok(self.write().tag(&id, &tag, at)?)
         };
-        run().js(&env)
+        let done = run().js(&env);
+        self.written(&env, done)
     }
 
     /// Removes a tag; returns whether the profile held it.
@@ -351,7 +256,8 @@ impl Audience {
             let tag = string(tag, "tag")?;
             Ok(self.write().untag(&id, &tag)?)
         };
-        run().js(&env)
+        let done = run().js(&env);
+        self.written(&env, done)
     }
 
     /// Records an event (creating the profile if new): numeric `values` such as an amount,
@@ -375,7 +281,8 @@ impl Audience {
             let event = event(name, at, values, properties)?;
             Ok(self.write().track(&id, event)?)
         };
-        run().js(&env)
+        let done = run().js(&env);
+        self.written(&env, done)
     }
 
     /// Records many events in order (a bulk load); returns how many. Every row is read
@@ -384,7 +291,8 @@ impl Audience {
     #[napi(ts_args_type = "events: Array<EventRow>")]
     pub fn track_many(&self, env: Env, events: Unknown<'_>) -> Result<u32> {
         let events = event_rows(events).js(&env)?;
-        track_all(&mut self.write(), events).js(&env)
+        let done = track_all(&mut self.write(), events).js(&env);
+        self.written(&env, done)
     }
 
     /// `trackMany` off the main thread.
@@ -395,6 +303,7 @@ impl Audience {
     pub fn track_many_async(&self, events: Unknown<'_>) -> AsyncTask<TrackMany> {
         AsyncTask::new(TrackMany {
             audience: Arc::clone(&self.inner),
+            subscribers: Arc::clone(&self.subscribers),
             events: Some(event_rows(events)),
         })
     }
@@ -418,14 +327,16 @@ impl Audience {
             let at = instant_or_now(at, "at")?;
             Ok(self.write().set_consent(&id, &channel, granted, at)?)
         };
-        run().js(&env)
+        let done = run().js(&env);
+        self.written(&env, done)
     }
 
     /// Erases a profile; returns whether it existed.
     #[napi(ts_args_type = "id: string")]
     pub fn erase(&self, env: Env, id: Unknown<'_>) -> Result<bool> {
         let id = string(id, "id").js(&env)?;
-        Ok(self.write().erase(&id))
+        let erased = self.write().erase(&id);
+        self.written(&env, Ok(erased))
     }
 
     /// Defines (or replaces) a named segment from a predicate's text.

@@ -1,6 +1,7 @@
 //! Failures on their way to JavaScript: `Error`s whose `code` is `SEGCORE_` and the core's
 //! stable kind in capitals (`SEGCORE_PARSE`, ...), or `SEGCORE_ARGUMENT` for an argument the
-//! binding cannot read; parse errors carry `line` and `column`, bulk rows carry `row`.
+//! binding cannot read; parse and template errors carry `line` and `column`, bulk rows carry
+//! `row`.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -50,6 +51,9 @@ fn thrown(env: &Env, failure: Failure) -> Error {
             let position = match e {
                 segcore::Error::Parse(p) => Some((p.line as u32, p.column as u32)),
                 segcore::Error::Json { line, column, .. } => Some((*line as u32, *column as u32)),
+                segcore::Error::Template { line, column, .. } => {
+                    Some((*line as u32, *column as u32))
+                }
                 _ => None,
             };
             (
@@ -123,6 +127,15 @@ pub enum ErrorCode {
     SEGCORE_SEGMENT_IN_USE,
     /// Bytes that are not an intact audience image.
     SEGCORE_CORRUPT,
+    /// A message template that does not compile (the error has `line` and `column`) or fails
+    /// while rendering.
+    SEGCORE_TEMPLATE,
+    /// A live-membership call before `startLive`.
+    SEGCORE_NOT_LIVE,
+    /// `advanceTo` an instant before the clock.
+    SEGCORE_CLOCK_BACKWARDS,
+    /// A write refused (nothing applied) while the transition queue is full: drain it first.
+    SEGCORE_QUEUE_FULL,
     /// An argument of the wrong type or shape (the message names it; bulk rows set `row`),
     /// or text holding a lone surrogate.
     SEGCORE_ARGUMENT,

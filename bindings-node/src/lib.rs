@@ -8,13 +8,19 @@
 
 mod args;
 mod audience;
+mod decide;
 mod errors;
+mod events;
+mod live;
 mod tasks;
 
 use napi_derive::napi;
 
-pub use audience::{Audience, EventRow, PlanStep};
+pub use audience::Audience;
+pub use decide::{holdout_fraction, Why};
 pub use errors::{ErrorCode, Failure};
+pub use events::{EventRow, PlanStep};
+pub use live::Transition;
 pub use tasks::{Answer, Query, TrackMany};
 
 /// The crate's version, the same as the npm package's.

@@ -9,6 +9,7 @@ use napi::bindgen_prelude::*;
 use segcore::Event;
 
 use crate::errors::{argument, at_row, Read, Throw};
+use crate::live::Subscribers;
 
 /// Writes `events` in order and returns how many; stops at the first the core refuses, whose
 /// error then carries the row.
@@ -28,6 +29,8 @@ pub(crate) fn track_all(
 /// `trackManyAsync`'s work: the rows, read on the main thread, written on a worker.
 pub struct TrackMany {
     pub(crate) audience: Arc<RwLock<segcore::Audience>>,
+    /// Receive the load's transitions when it resolves, on the main thread.
+    pub(crate) subscribers: Arc<Subscribers>,
     pub(crate) events: Option<Read<Vec<(String, Event)>>>,
 }
 
@@ -46,6 +49,15 @@ impl Task for TrackMany {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<u32> {
+        // Rows before a refused one stay written, so their transitions are delivered either way.
+        if self.subscribers.any() {
+            let moved = self
+                .audience
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain_transitions();
+            self.subscribers.deliver(&env, moved)?;
+        }
         output.js(&env)
     }
 }

@@ -154,5 +154,18 @@ test('a bad bulk row names its index, and the rows before it stay', async () => 
 test('the error codes are listed in the package', () => {
   const { ErrorCode } = require('..')
   assert.equal(ErrorCode.SEGCORE_PARSE, 'SEGCORE_PARSE')
-  assert.equal(Object.keys(ErrorCode).length, 11)
+  assert.equal(ErrorCode.SEGCORE_QUEUE_FULL, 'SEGCORE_QUEUE_FULL')
+  assert.equal(Object.keys(ErrorCode).length, 15)
+})
+
+test('epoch milliseconds are read exactly', () => {
+  const a = new Audience()
+  a.declareEvent('visit')
+  a.define('recent', 'did visit in last 1s')
+  a.startLive(1764541338677)
+  a.track('ann', 'visit', 1764541338677)
+  a.drainTransitions()
+  const [left] = a.advanceTo(1764541340000)
+  assert.equal(left.at, '2025-11-30T22:22:19.677000001Z')
+  assert.equal(left.atMs, 1764541339678)
 })

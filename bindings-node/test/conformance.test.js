@@ -5,35 +5,10 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { Audience } = require('..')
+const { load } = require('../test-support/corpus')
 
 const dir = path.join(__dirname, '..', '..', 'testdata', 'conformance')
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
-
-function load(data) {
-  const a = new Audience(data.time_zone)
-  for (const p of data.profiles) {
-    const attributes = {}
-    for (const [k, v] of Object.entries(p.attributes || {})) {
-      attributes[k] = v !== null && typeof v === 'object' && !Array.isArray(v) ? new Date(v.timestamp) : v
-    }
-    a.upsert(p.id, attributes)
-    for (const [tag, at] of Object.entries(p.tags || {})) a.tag(p.id, tag, at)
-    for (const e of p.events || []) {
-      const values = {}
-      const properties = {}
-      for (const [k, v] of Object.entries(e.properties || {})) {
-        if (typeof v === 'number') values[k] = v
-        else properties[k] = v
-      }
-      a.track(p.id, e.name, e.at, values, properties)
-    }
-    for (const c of p.consent || []) a.setConsent(p.id, c.channel, c.granted, c.at)
-  }
-  for (const id of data.erase || []) assert.equal(a.erase(id), true)
-  for (const s of data.segments || []) a.define(s.name, s.text)
-  return a
-}
 
 test('the corpus is there', () => {
   assert.ok(files.length >= 2)

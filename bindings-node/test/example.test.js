@@ -48,7 +48,7 @@ test('the example server records events and answers segments', async () => {
       id: 'v1',
       segments: ['big_spenders', 'swedes', 'vips'],
     })
-    assert.deepEqual((await call(base, 'GET', '/visitors/v2/segments')).body.segments, ['window_shoppers'])
+    assert.deepEqual((await call(base, 'GET', '/visitors/v2/segments')).body.segments, ['active_now', 'window_shoppers'])
     assert.equal((await call(base, 'GET', '/visitors/nobody/segments')).status, 404)
     const segments = (await call(base, 'GET', '/segments')).body
     assert.equal(segments.big_spenders.members, 1)
@@ -56,6 +56,71 @@ test('the example server records events and answers segments', async () => {
     assert.equal(bad.status, 400)
     assert.equal(bad.body.error, 'SEGCORE_SCHEMA')
   } finally {
+    child.kill()
+  }
+})
+
+/** Listens to /transitions; `next(pred)` waits for the next event matching `pred`. */
+function listen(base) {
+  return new Promise((resolve, reject) => {
+    const events = []
+    const waiting = []
+    const req = http.get(base + '/transitions', (res) => {
+      assert.equal(res.headers['content-type'], 'text/event-stream')
+      let buffer = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => {
+        buffer += chunk
+        let end
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const data = /^data: (.*)$/m.exec(block)
+          if (/^event: transition$/m.test(block) && data) events.push({ ...JSON.parse(data[1]), seenAt: Date.now() })
+        }
+        for (const w of [...waiting]) w()
+      })
+      const next = (pred, timeout = 10_000) =>
+        new Promise((done, fail) => {
+          const check = () => {
+            const i = events.findIndex(pred)
+            if (i < 0) return
+            waiting.splice(waiting.indexOf(check), 1)
+            done(events.splice(i, 1)[0])
+          }
+          waiting.push(check)
+          setTimeout(() => fail(new Error(`no matching transition in ${timeout} ms: ${JSON.stringify(events)}`)), timeout).unref()
+          check()
+        })
+      resolve({ next, close: () => req.destroy() })
+    })
+    req.on('error', reject)
+  })
+}
+
+test('transitions arrive by server-sent events, time-driven exits on time, and the hero decides', async () => {
+  const { child, base } = await start({ ACTIVE_WINDOW: '2s', HOLDOUT: '0' })
+  const stream = await listen(base)
+  try {
+    await call(base, 'POST', '/profiles', { id: 'ann', attributes: { first_name: 'Ann' } })
+    const viewedAt = Date.now()
+    assert.equal((await call(base, 'POST', '/events', { id: 'ann', name: 'page_view', at: viewedAt })).status, 204)
+    const entered = await stream.next((t) => t.profile === 'ann' && t.segment === 'active_now')
+    assert.equal(entered.direction, 'entered')
+    // Two seconds after the view (no request in between), the timer moves the clock and the
+    // exit is pushed, stamped with the moment it happened.
+    const left = await stream.next((t) => t.profile === 'ann' && t.direction === 'left')
+    assert.equal(left.segment, 'active_now')
+    // `last 2s` includes its start: the view leaves it a nanosecond after two seconds.
+    assert.equal(left.at, new Date(viewedAt + 2000).toISOString().replace('Z', '000001Z'))
+    // Pushed by the timer (no request came in between), never before it happened.
+    assert.ok(left.seenAt >= viewedAt + 2000, `pushed ${viewedAt + 2000 - left.seenAt} ms early`)
+    const hero = (await call(base, 'GET', '/visitors/ann/hero')).body
+    assert.equal(hero.variant, 'safe')
+    assert.equal(hero.message, 'Hej Ann, take your time: returns are free.')
+    assert.deepEqual(hero.payload, { layout: 'classic' })
+  } finally {
+    stream.close()
     child.kill()
   }
 })

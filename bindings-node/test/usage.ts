@@ -1,6 +1,6 @@
 // A typed use of the package: `tsc --noEmit --strict` over this file must pass, and would fail
 // if index.d.ts lost or mistyped a method.
-import { Audience, ErrorCode, EventRow, PlanStep, version } from '..'
+import { Audience, ErrorCode, EventRow, PlanStep, Transition, Why, holdoutFraction, version } from '..'
 
 const audience = new Audience('Europe/Stockholm')
 audience.upsert('ada', { country: 'SE', age: 36, vip: true, interests: ['yoga'], signedUp: new Date() })
@@ -29,4 +29,24 @@ export async function later(): Promise<[number, string[], Uint32Array]> {
   return [await shop.countAsync('did purchase'), await audience.membersAsync('swedes'), await audience.memberSlotsAsync('swedes', new Date())]
 }
 
-export const checked = [count, ids, slots, inside, segments, plan.children, definitions, size, v, loaded, parseCode]
+audience.startLive(new Date())
+const subscription: number = audience.subscribe((moved: Transition[]) => {
+  const first: string | undefined = moved[0]?.direction
+  return first
+})
+const due: Date | null = audience.nextChangeAt()
+const moved: Transition[] = audience.advanceTo(due ?? new Date())
+const drained: Transition[] = audience.drainTransitions()
+const clock: Date | null = audience.clock
+const live: string[] = audience.liveMembers('swedes')
+audience.defineDecision('hero', { rules: [{ segment: 'swedes', variant: 'se' }], default: 'other', variants: { se: {}, other: {} } })
+const outcome = audience.decide('ada', 'hero')
+const chosen: 'rule' | 'default' | 'holdout' = outcome.chosenBy
+const send: { variants: Record<string, string[]>, holdout: string[] } = audience.assign('hero')
+const why: Why = audience.why('ada', 'swedes')
+const message: string = audience.render('ada', 'Hej {{ first_name | default("där") }}')
+const fraction: number = holdoutFraction('hero', 'ada')
+const liveCode: ErrorCode = ErrorCode.SEGCORE_QUEUE_FULL
+
+export const checked = [count, ids, slots, inside, segments, plan.children, definitions, size, v, loaded, parseCode,
+  subscription, moved, drained, clock, live, chosen, send, why.parts, message, fraction, liveCode, audience.unsubscribe(subscription)]

@@ -1,11 +1,19 @@
-// A small HTTP server that records what visitors do and answers, per visitor, the segments
-// they are in. Plain node:http, no framework.
+// A small HTTP server that records what visitors do, answers the segments they are in, picks
+// a home-page variant per visitor with its message, and pushes every segment entry and exit
+// to listeners as it happens (server-sent events). Plain node:http, no framework.
 //
 //   POST /profiles  {"id": "v1", "attributes": {"country": "SE"}, "tags": ["vip"]}
 //   POST /events    {"id": "v1", "name": "purchase", "at": "2024-06-01T10:00:00Z",
 //                    "values": {"amount": 120}, "properties": {"category": "shoes"}}
 //   GET  /visitors/v1/segments   -> {"id": "v1", "segments": ["big_spenders", "vips"]}
+//   GET  /visitors/v1/hero       -> {"variant": "fast", "payload": {...}, "message": "..."}
 //   GET  /segments               -> {"big_spenders": {"definition": "...", "members": 1}, ...}
+//   GET  /transitions            -> text/event-stream: `event: transition` with
+//                                   {"profile", "segment", "direction", "at"} as data
+//
+// Membership is live: the audience clock follows the wall clock, each write reports who
+// entered and left, and a timer set from `nextChangeAt()` fires time-driven exits (a visitor
+// no longer `active_now` ACTIVE_WINDOW after their last page view, default 1m) on time.
 //
 // A request segcore or the server refuses answers 400 with {"error": CODE, "message": ...}
 // and changes nothing (a profile's attributes and tags are written as one all-or-nothing
@@ -28,6 +36,7 @@ function loadSegcore() {
 const { Audience } = loadSegcore()
 
 const SEGMENTS = {
+  active_now: `did page_view in last ${process.env.ACTIVE_WINDOW || '1m'}`,
   big_spenders: 'sum(purchase.amount in last 30d) > 100',
   window_shoppers: 'did page_view at least 3 times in last 7d and not did purchase in last 7d',
   vips: 'tag "vip"',
@@ -40,7 +49,56 @@ const audience = new Audience(process.env.TIME_ZONE || 'UTC')
 audience.declareAttribute('country', 'string')
 audience.declareEventProperty('purchase', 'amount', 'number')
 audience.declareEvent('page_view')
+audience.declareAttribute('first_name', 'string')
 for (const [name, text] of Object.entries(SEGMENTS)) audience.define(name, text)
+
+// The home page's hero: which pitch each visitor sees, with a tenth held out as a control.
+audience.defineDecision('home_hero', {
+  rules: [
+    { segment: 'vips', variant: 'fast' },
+    { segment: 'big_spenders', variant: 'fast' },
+    { when: 'did page_view', variant: 'safe' },
+  ],
+  default: 'welcome',
+  holdout: Number(process.env.HOLDOUT ?? 0.1),
+  variants: {
+    fast: { payload: { layout: 'express' }, template: 'Welcome back{% if first_name %}, {{ first_name }}{% endif %}! Express checkout is ready.' },
+    safe: { payload: { layout: 'classic' }, template: 'Hej {{ first_name | default("där") }}, take your time: returns are free.' },
+    welcome: { payload: { layout: 'intro' }, template: 'Hello {{ first_name | default("there") }}, welcome to the shop.' },
+  },
+})
+
+// Live membership: the clock follows the wall clock; listeners get every transition.
+audience.startLive(new Date())
+const listeners = new Set()
+audience.subscribe((transitions) => {
+  for (const t of transitions) {
+    const data = JSON.stringify({ profile: t.profile, segment: t.segment, direction: t.direction, at: t.at })
+    for (const res of listeners) res.write(`event: transition\ndata: ${data}\n\n`)
+  }
+})
+
+/** Moves the audience clock up to the wall clock (never back). */
+function catchUp() {
+  const now = new Date()
+  if (now > audience.clock) audience.advanceTo(now)
+}
+
+// Time-driven changes: sleep until the next one is due, advance to it, repeat. setTimeout
+// holds at most ~24.8 days, so a later change is reached in steps.
+const MAX_DELAY = 2 ** 31 - 1
+let timer = null
+function schedule() {
+  clearTimeout(timer)
+  const due = audience.nextChangeAt()
+  if (due === null) return
+  const delay = Math.min(Math.max(due - Date.now(), 0), MAX_DELAY)
+  timer = setTimeout(() => {
+    catchUp()
+    schedule()
+  }, delay)
+  timer.unref()
+}
 
 /** An error answered with `status` and `code`. */
 function refusal(status, code, message) {
@@ -87,16 +145,20 @@ async function handle(req, res) {
   const url = new URL(req.url, 'http://localhost')
   if (req.method === 'POST' && url.pathname === '/profiles') {
     const { id, attributes = {}, tags = [] } = await readJson(req)
+    catchUp()
     // One call: the attributes and every tag are checked before anything is written.
     audience.upsert(id, attributes, tags)
+    schedule()
     return send(res, 204)
   }
   if (req.method === 'POST' && url.pathname === '/events') {
     const { id, name, at, values, properties } = await readJson(req)
+    catchUp()
     audience.track(id, name, at, values, properties)
+    schedule()
     return send(res, 204)
   }
-  const visitor = /^\/visitors\/([^/]+)\/segments$/.exec(url.pathname)
+  const visitor = /^\/visitors\/([^/]+)\/(segments|hero)$/.exec(url.pathname)
   if (req.method === 'GET' && visitor) {
     let id
     try {
@@ -105,12 +167,25 @@ async function handle(req, res) {
       throw refusal(400, 'BAD_REQUEST', 'the visitor id is not valid percent-encoding')
     }
     if (!audience.has(id)) return send(res, 404, { error: 'NOT_FOUND', message: 'unknown visitor', id })
-    return send(res, 200, { id, segments: audience.segmentsOf(id) })
+    catchUp()
+    if (visitor[2] === 'hero') {
+      const { variant, payload, message, chosenBy } = audience.decide(id, 'home_hero', audience.clock)
+      return send(res, 200, { id, variant, payload, message, chosenBy })
+    }
+    return send(res, 200, { id, segments: audience.segmentsOf(id, audience.clock) })
+  }
+  if (req.method === 'GET' && url.pathname === '/transitions') {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    res.write(': listening\n\n')
+    listeners.add(res)
+    req.on('close', () => listeners.delete(res))
+    return undefined
   }
   if (req.method === 'GET' && url.pathname === '/segments') {
     const out = {}
+    catchUp()
     for (const [name, definition] of Object.entries(audience.segments())) {
-      out[name] = { definition, members: audience.count(name) }
+      out[name] = { definition, members: audience.liveMembers(name).length }
     }
     return send(res, 200, out)
   }

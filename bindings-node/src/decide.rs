@@ -1,0 +1,239 @@
+//! Decisions, templates and `why` on the `Audience` class. Decisions, payloads and answers
+//! travel as JSON text through the engine's own `JSON`, so any plain object works; the core
+//! checks them.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::json;
+
+use crate::args::{instant_or_now, string};
+use crate::audience::Audience;
+use crate::errors::{argument, napi_failure, Read, Throw};
+
+/// JSON text of a plain value (`JSON.stringify`), or a string as given.
+fn json_text(env: &Env, v: Unknown<'_>, what: &str) -> Read<String> {
+    if v.get_type().ok() == Some(ValueType::String) {
+        return string(v, what);
+    }
+    let json: Object<'_> = env
+        .get_global()
+        .and_then(|g| g.get_named_property("JSON"))
+        .map_err(napi_failure)?;
+    let stringify: Function<'_, Unknown<'_>, Unknown<'_>> =
+        json.get_named_property("stringify").map_err(napi_failure)?;
+    let text = stringify.call(v).map_err(napi_failure)?;
+    if text.get_type().ok() != Some(ValueType::String) {
+        return Err(argument(format!("{what} must be an object or JSON text")));
+    }
+    string(text, what)
+}
+
+/// A value from JSON text (`JSON.parse`).
+fn parsed<'env>(env: &'env Env, text: &str) -> Result<Unknown<'env>> {
+    let json: Object<'_> = env.get_global()?.get_named_property("JSON")?;
+    let parse: Function<'_, String, Unknown<'_>> = json.get_named_property("parse")?;
+    parse.call(text.to_owned())
+}
+
+/// One clause of `why`: whether it holds, how its parts decide it, what the profile has and
+/// what the clause needs (for a leaf), its parts; `text` (the readable form) at the top only.
+#[napi(object)]
+pub struct Why {
+    /// The clause in the text form.
+    pub condition: String,
+    /// Whether it holds.
+    pub holds: bool,
+    /// How its parts decide it.
+    #[napi(ts_type = "'leaf' | 'all' | 'any' | 'not' | 'segment'")]
+    pub clause: String,
+    /// What the profile has there (leaves).
+    pub seen: Option<String>,
+    /// What the clause needs (leaves).
+    pub needed: Option<String>,
+    /// Its parts.
+    pub parts: Vec<Why>,
+    /// The whole explanation as readable text (at the top only).
+    pub text: Option<String>,
+}
+
+fn why_node(why: &segcore::Why) -> Why {
+    let clause = match why.clause {
+        segcore::Clause::Leaf => "leaf",
+        segcore::Clause::All => "all",
+        segcore::Clause::Any => "any",
+        segcore::Clause::Not => "not",
+        segcore::Clause::Segment => "segment",
+    };
+    Why {
+        condition: why.condition.clone(),
+        holds: why.holds,
+        clause: clause.to_owned(),
+        seen: why.seen.clone(),
+        needed: why.needed.clone(),
+        parts: why.parts.iter().map(why_node).collect(),
+        text: None,
+    }
+}
+
+/// The draw that decides who a decision holds out: a fraction in [0, 1) from the decision's
+/// name and the profile's id, the same in every binding; held out when below the share.
+#[napi(ts_args_type = "decision: string, profile: string")]
+pub fn holdout_fraction(env: Env, decision: Unknown<'_>, profile: Unknown<'_>) -> Result<f64> {
+    let run = || -> Read<f64> {
+        let decision = string(decision, "decision")?;
+        let profile = string(profile, "profile")?;
+        Ok(segcore::decide::holdout_fraction(&decision, &profile))
+    };
+    run().js(&env)
+}
+
+#[napi]
+impl Audience {
+    /// Defines (or replaces) a decision from its JSON form (an object or JSON text): ordered
+    /// rules (`segment` or `when`) to variants, a `default`, an optional `holdout` share, and
+    /// `variants` with a `payload` and an optional `template`.
+    #[napi(ts_args_type = "name: string, decision: object | string")]
+    pub fn define_decision(
+        &self,
+        env: Env,
+        name: Unknown<'_>,
+        decision: Unknown<'_>,
+    ) -> Result<()> {
+        let run = || -> Read<()> {
+            let name = string(name, "name")?;
+            let decision = segcore::Decision::from_json(&json_text(&env, decision, "decision")?)?;
+            Ok(self.write().define_decision(&name, decision)?)
+        };
+        run().js(&env)
+    }
+
+    /// A decision's JSON form, or null.
+    #[napi(ts_args_type = "name: string", ts_return_type = "object | null")]
+    pub fn decision<'env>(
+        &self,
+        env: &'env Env,
+        name: Unknown<'_>,
+    ) -> Result<Option<Unknown<'env>>> {
+        let name = string(name, "name").js(env)?;
+        let json = self.read().decision(&name).map(segcore::Decision::to_json);
+        json.map(|j| parsed(env, &j)).transpose()
+    }
+
+    /// The names of the defined decisions, sorted.
+    #[napi]
+    pub fn decision_names(&self) -> Vec<String> {
+        self.read().decision_names().map(str::to_owned).collect()
+    }
+
+    /// Removes a decision; returns its JSON form.
+    #[napi(ts_args_type = "name: string", ts_return_type = "object")]
+    pub fn remove_decision<'env>(
+        &self,
+        env: &'env Env,
+        name: Unknown<'_>,
+    ) -> Result<Unknown<'env>> {
+        let name = string(name, "name").js(env)?;
+        let removed = self.write().remove_decision(&name).js(env)?;
+        parsed(env, &removed.to_json())
+    }
+
+    /// One profile's variant: `{decision, variant, payload, chosenBy ('rule' | 'default' |
+    /// 'holdout'), rule (its index or null), message (the rendered template or null)}`.
+    #[napi(
+        ts_args_type = "id: string, decision: string, now?: Date | string | number | undefined | null",
+        ts_return_type = "{ decision: string, variant: string, payload: unknown, chosenBy: 'rule' | 'default' | 'holdout', rule: number | null, message: string | null }"
+    )]
+    pub fn decide<'env>(
+        &self,
+        env: &'env Env,
+        id: Unknown<'_>,
+        decision: Unknown<'_>,
+        now: Option<Unknown<'_>>,
+    ) -> Result<Unknown<'env>> {
+        let run = || -> Read<segcore::Decided> {
+            let id = string(id, "id")?;
+            let decision = string(decision, "decision")?;
+            let now = instant_or_now(now, "now")?;
+            Ok(self.read().decide(&id, &decision, now)?)
+        };
+        let d = run().js(env)?;
+        let (by, rule) = match d.chosen_by {
+            segcore::ChosenBy::Rule(i) => ("rule", Some(i)),
+            segcore::ChosenBy::Default => ("default", None),
+            segcore::ChosenBy::Holdout => ("holdout", None),
+        };
+        let json = json!({
+            "decision": d.decision,
+            "variant": d.variant,
+            "payload": d.payload,
+            "chosenBy": by,
+            "rule": rule,
+            "message": d.message,
+        });
+        parsed(env, &json.to_string())
+    }
+
+    /// Every live profile's variant: `{variants: {name: ids}, holdout: ids}`.
+    #[napi(
+        ts_args_type = "decision: string, now?: Date | string | number | undefined | null",
+        ts_return_type = "{ variants: Record<string, string[]>, holdout: string[] }"
+    )]
+    pub fn assign(
+        &self,
+        env: Env,
+        decision: Unknown<'_>,
+        now: Option<Unknown<'_>>,
+    ) -> Result<Object<'_>> {
+        let run = || -> Read<segcore::Assignment> {
+            let decision = string(decision, "decision")?;
+            let now = instant_or_now(now, "now")?;
+            Ok(self.read().assign(&decision, now)?)
+        };
+        let a = run().js(&env)?;
+        let mut variants = Object::new(&env)?;
+        for (name, ids) in a.variants {
+            variants.set(name, ids)?;
+        }
+        let mut out = Object::new(&env)?;
+        out.set("variants", variants)?;
+        out.set("holdout", a.holdout)?;
+        Ok(out)
+    }
+
+    /// Renders a template (Jinja syntax) with one profile's fields; a missing field is empty
+    /// or its `default(...)`.
+    #[napi(ts_args_type = "id: string, template: string")]
+    pub fn render(&self, env: Env, id: Unknown<'_>, template: Unknown<'_>) -> Result<String> {
+        let run = || -> Read<String> {
+            let id = string(id, "id")?;
+            let template = segcore::Template::parse(&string(template, "template")?)?;
+            Ok(self.read().render(&id, &template)?)
+        };
+        run().js(&env)
+    }
+
+    /// Why a profile is or is not in a segment (a name or a predicate's text), clause by
+    /// clause: `{condition, holds, clause, seen, needed, parts, text}` (`text` the readable
+    /// form, at the top only).
+    #[napi(
+        ts_args_type = "id: string, segment: string, now?: Date | string | number | undefined | null"
+    )]
+    pub fn why(
+        &self,
+        env: Env,
+        id: Unknown<'_>,
+        segment: Unknown<'_>,
+        now: Option<Unknown<'_>>,
+    ) -> Result<Why> {
+        let run = || -> Read<segcore::Why> {
+            let id = string(id, "id")?;
+            let segment = string(segment, "segment")?;
+            let now = instant_or_now(now, "now")?;
+            Ok(self.read().why(&id, &segment, now)?)
+        };
+        let why = run().js(&env)?;
+        let mut node = why_node(&why);
+        node.text = Some(why.to_string());
+        Ok(node)
+    }
+}
