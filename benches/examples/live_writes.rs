@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use segcore::sample::SampleShop;
 use segcore::{Audience, Event, Value};
-use segcore_benches::realistic_catalog;
+use segcore_benches::{quantile, realistic_catalog};
 
 /// One write of the mix: most are events, then tags, attribute changes and consent.
 enum Write {
@@ -61,10 +61,6 @@ fn run(audience: &mut Audience, writes: &[Write], now: jiff::Timestamp) -> (Vec<
         }
     }
     (times, moved + audience.drain_transitions().len())
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 fn summary(mut times: Vec<f64>) -> (f64, f64, f64) {

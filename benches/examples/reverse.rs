@@ -12,11 +12,7 @@ use std::time::Instant;
 
 use segcore::sample::SampleShop;
 use segcore::Predicate;
-use segcore_benches::{attribute_catalog, realistic_catalog, scoped_catalog, stores_for};
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
+use segcore_benches::{attribute_catalog, quantile, realistic_catalog, scoped_catalog, stores_for};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -38,6 +38,11 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The `q` quantile (0 to 1) of sorted figures, by the nearest rank.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
 /// Profiles for the scale benchmarks: `SEGCORE_BENCH_PROFILES`, or 10 million.
 pub fn bench_profiles() -> usize {
     std::env::var("SEGCORE_BENCH_PROFILES")

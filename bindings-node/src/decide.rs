@@ -57,17 +57,10 @@ pub struct Why {
 }
 
 fn why_node(why: &segcore::Why) -> Why {
-    let clause = match why.clause {
-        segcore::Clause::Leaf => "leaf",
-        segcore::Clause::All => "all",
-        segcore::Clause::Any => "any",
-        segcore::Clause::Not => "not",
-        segcore::Clause::Segment => "segment",
-    };
     Why {
         condition: why.condition.clone(),
         holds: why.holds,
-        clause: clause.to_owned(),
+        clause: why.clause.name().to_owned(),
         seen: why.seen.clone(),
         needed: why.needed.clone(),
         parts: why.parts.iter().map(why_node).collect(),
@@ -157,17 +150,12 @@ impl Audience {
             Ok(self.read().decide(&id, &decision, now)?)
         };
         let d = run().js(env)?;
-        let (by, rule) = match d.chosen_by {
-            segcore::ChosenBy::Rule(i) => ("rule", Some(i)),
-            segcore::ChosenBy::Default => ("default", None),
-            segcore::ChosenBy::Holdout => ("holdout", None),
-        };
         let json = json!({
             "decision": d.decision,
             "variant": d.variant,
             "payload": d.payload,
-            "chosenBy": by,
-            "rule": rule,
+            "chosenBy": d.chosen_by.name(),
+            "rule": d.chosen_by.rule(),
             "message": d.message,
         });
         parsed(env, &json.to_string())

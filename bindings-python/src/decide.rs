@@ -55,13 +55,8 @@ impl Audience {
         out.set_item("decision", d.decision)?;
         out.set_item("variant", d.variant)?;
         out.set_item("payload", from_json_text(py, &d.payload.to_string())?)?;
-        let (by, rule) = match d.chosen_by {
-            segcore::ChosenBy::Rule(i) => ("rule", Some(i)),
-            segcore::ChosenBy::Default => ("default", None),
-            segcore::ChosenBy::Holdout => ("holdout", None),
-        };
-        out.set_item("chosen_by", by)?;
-        out.set_item("rule", rule)?;
+        out.set_item("chosen_by", d.chosen_by.name())?;
+        out.set_item("rule", d.chosen_by.rule())?;
         out.set_item("message", d.message)?;
         Ok(out)
     }
@@ -115,14 +110,7 @@ fn why_dict<'py>(py: Python<'py>, why: &segcore::Why) -> PyResult<Bound<'py, PyD
     let d = PyDict::new(py);
     d.set_item("condition", &why.condition)?;
     d.set_item("holds", why.holds)?;
-    let clause = match why.clause {
-        segcore::Clause::Leaf => "leaf",
-        segcore::Clause::All => "all",
-        segcore::Clause::Any => "any",
-        segcore::Clause::Not => "not",
-        segcore::Clause::Segment => "segment",
-    };
-    d.set_item("clause", clause)?;
+    d.set_item("clause", why.clause.name())?;
     d.set_item("seen", &why.seen)?;
     d.set_item("needed", &why.needed)?;
     let parts = PyList::empty(py);

@@ -139,14 +139,7 @@ impl<'a> Reference<'a> {
                 filter,
                 test,
             } => {
-                let key = self.audience.store.keys.get(value);
-                let values = self
-                    .events(record, event, window.as_ref(), filter)
-                    .filter_map(|e| match key.and_then(|k| record.property(e, k)) {
-                        Some(PropValue::Number(x)) => Some(x),
-                        _ => None,
-                    });
-                let result = aggregate(*func, values);
+                let result = self.aggregate(record, *func, event, value, window.as_ref(), filter);
                 self.test(test, result.map(Operand::Num))
             }
             Predicate::Occurrence {
@@ -155,12 +148,8 @@ impl<'a> Reference<'a> {
                 filter,
                 test,
             } => {
-                let mut times = self.events(record, event, None, filter).map(|e| e.ns());
-                let t = match which {
-                    Which::First => times.next(),
-                    Which::Last => times.last(),
-                };
-                self.test(test, t.map(Operand::Time))
+                let t = self.occurrence(record, *which, event, filter);
+                self.test(test, t.map(|e| Operand::Time(e.ns())))
             }
             Predicate::Near(near) => self.near(near, slot),
             Predicate::Consent(channel) => self
@@ -174,6 +163,42 @@ impl<'a> Reference<'a> {
                 Some(q) => self.eval(q, slot, record),
                 None => false,
             },
+        }
+    }
+
+    /// The aggregate of `value` over the events an aggregate condition sees (`None` where it
+    /// is undefined): what `sum(event.value in window where filter)` compares.
+    pub(crate) fn aggregate(
+        &self,
+        record: &Record,
+        func: AggFunc,
+        event: &str,
+        value: &str,
+        window: Option<&Window>,
+        filter: &[Filter],
+    ) -> Option<f64> {
+        let key = self.audience.store.keys.get(value);
+        let values = self.events(record, event, window, filter).filter_map(|e| {
+            match key.and_then(|k| record.property(e, k)) {
+                Some(PropValue::Number(x)) => Some(x),
+                _ => None,
+            }
+        });
+        aggregate(func, values)
+    }
+
+    /// The first or last matching event at or before now, if any.
+    pub(crate) fn occurrence<'r>(
+        &'r self,
+        record: &'r Record,
+        which: Which,
+        event: &str,
+        filter: &'r [Filter],
+    ) -> Option<&'r StoredEvent> {
+        let mut events = self.events(record, event, None, filter);
+        match which {
+            Which::First => events.next(),
+            Which::Last => events.last(),
         }
     }
 
@@ -370,7 +395,7 @@ pub(crate) fn text_test(s: &str, p: &TextPattern, f: impl Fn(&str, &str) -> bool
 }
 
 /// The aggregate of `values` (in time order); `None` where it is undefined.
-pub(crate) fn aggregate(func: AggFunc, values: impl Iterator<Item = f64>) -> Option<f64> {
+fn aggregate(func: AggFunc, values: impl Iterator<Item = f64>) -> Option<f64> {
     let mut acc = Accumulator::new(func);
     values.for_each(|x| acc.add(x));
     acc.result()

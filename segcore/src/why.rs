@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use crate::column::AttrRef;
 use crate::error::Result;
 use crate::geo;
-use crate::language::{CountTest, Predicate, Which};
+use crate::language::{CountTest, Predicate};
 use crate::limits::check_instant;
-use crate::reference::{aggregate, tag_matches, Reference};
-use crate::store::{PropValue, Record};
+use crate::reference::{tag_matches, Reference};
+use crate::store::Record;
 use crate::Audience;
 
 /// How a clause's parts decide it.
@@ -28,6 +28,19 @@ pub enum Clause {
     Not,
     /// A segment whose definition is its one part.
     Segment,
+}
+
+impl Clause {
+    /// `leaf`, `all`, `any`, `not` or `segment`, as the bindings spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clause::Leaf => "leaf",
+            Clause::All => "all",
+            Clause::Any => "any",
+            Clause::Not => "not",
+            Clause::Segment => "segment",
+        }
+    }
 }
 
 /// One clause of a definition and why it holds or not for one profile.
@@ -209,15 +222,14 @@ impl Explainer<'_> {
                 filter,
                 test,
             } => {
-                let key = store.keys.get(value);
-                let values = self
-                    .reference
-                    .events(self.record, event, window.as_ref(), filter)
-                    .filter_map(|e| match key.and_then(|k| self.record.property(e, k)) {
-                        Some(PropValue::Number(x)) => Some(x),
-                        _ => None,
-                    });
-                let result = aggregate(*func, values);
+                let result = self.reference.aggregate(
+                    self.record,
+                    *func,
+                    event,
+                    value,
+                    window.as_ref(),
+                    filter,
+                );
                 let scope = scope(window.as_ref().map(ToString::to_string), !filter.is_empty());
                 let shown = result.map_or("undefined (no values)".to_owned(), |x| x.to_string());
                 (
@@ -231,11 +243,9 @@ impl Explainer<'_> {
                 filter,
                 test,
             } => {
-                let mut times = self.reference.events(self.record, event, None, filter);
-                let t = match which {
-                    Which::First => times.next(),
-                    Which::Last => times.last(),
-                };
+                let t = self
+                    .reference
+                    .occurrence(self.record, *which, event, filter);
                 let scope = scope(None, !filter.is_empty());
                 let seen = match t {
                     Some(e) => format!("{}({event}){scope} = {}", which.name(), e.at()),

@@ -28,6 +28,25 @@ pub enum ChosenBy {
     Holdout,
 }
 
+impl ChosenBy {
+    /// `rule`, `default` or `holdout`, as the bindings spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChosenBy::Rule(_) => "rule",
+            ChosenBy::Default => "default",
+            ChosenBy::Holdout => "holdout",
+        }
+    }
+
+    /// The index of the rule that chose, if a rule did.
+    pub fn rule(self) -> Option<usize> {
+        match self {
+            ChosenBy::Rule(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
 /// One profile's outcome of a decision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decided {

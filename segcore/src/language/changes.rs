@@ -8,7 +8,7 @@
 //! instant is the first one at which the new answer holds, to the nanosecond.
 
 use jiff::tz::TimeZone;
-use jiff::{Span, Timestamp};
+use jiff::Timestamp;
 
 use super::ast::{Literal, Test};
 use super::time::{CalendarUnit, Nanos, TimeRef, Window};
@@ -48,15 +48,7 @@ impl CalendarUnit {
     fn start_after(self, x: Nanos, k: u32, tz: &TimeZone) -> Option<Nanos> {
         let x = Timestamp::from_nanosecond(x).ok()?;
         let start = self.period_start(x.to_zoned_datetime(tz.clone()).date());
-        let k = i64::from(k);
-        let step = match self {
-            CalendarUnit::Day => Span::new().try_days(k),
-            CalendarUnit::Week => Span::new().try_weeks(k),
-            CalendarUnit::Month => Span::new().try_months(k),
-            CalendarUnit::Quarter => Span::new().try_months(k * 3),
-            CalendarUnit::Year => Span::new().try_years(k),
-        };
-        let next = start.checked_add(step.ok()?).ok()?;
+        let next = start.checked_add(self.periods(k)?).ok()?;
         Some(
             next.to_zoned_datetime(tz.clone())
                 .ok()?

@@ -221,6 +221,11 @@ impl CalendarUnit {
     /// `date` moved back by `periods` whole periods; `None` if that leaves the calendar jiff
     /// can represent (checked, never a panic, whatever `periods` is).
     pub(super) fn back(self, date: Date, periods: u32) -> Option<Date> {
+        date.checked_sub(self.periods(periods)?).ok()
+    }
+
+    /// `periods` whole periods as a calendar span; `None` past what jiff can hold.
+    pub(super) fn periods(self, periods: u32) -> Option<Span> {
         let n = i64::from(periods);
         let span = match self {
             CalendarUnit::Day => Span::new().try_days(n),
@@ -229,7 +234,7 @@ impl CalendarUnit {
             CalendarUnit::Quarter => Span::new().try_months(n * 3),
             CalendarUnit::Year => Span::new().try_years(n),
         };
-        date.checked_sub(span.ok()?).ok()
+        span.ok()
     }
 }
 
