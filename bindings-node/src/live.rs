@@ -214,11 +214,12 @@ impl Audience {
     }
 
     /// Stops calling a subscriber; returns whether the id was subscribed.
-    #[napi]
-    pub fn unsubscribe(&self, id: u32) -> bool {
+    #[napi(ts_args_type = "id: number")]
+    pub fn unsubscribe(&self, env: Env, id: Unknown<'_>) -> Result<bool> {
+        let id = whole(id, "id", u64::from(u32::MAX)).js(&env)? as u32;
         let mut list = self.subscribers.lock();
         let before = list.len();
         list.retain(|(i, _)| *i != id);
-        list.len() != before
+        Ok(list.len() != before)
     }
 }

@@ -246,7 +246,9 @@ const cases = {
     const methods = ['upsert', 'tag', 'untag', 'track', 'trackMany', 'setConsent', 'erase',
       'define', 'remove', 'count', 'members', 'memberSlots', 'matches', 'segmentsOf', 'explain',
       'has', 'declareAttribute', 'declareEvent', 'declareEventProperty', 'declareTagNamespace',
-      'declareChannel']
+      'declareChannel', 'startLive', 'stopLive', 'advanceTo', 'nextChangeAt', 'drainTransitions',
+      'setQueueCapacity', 'liveMembers', 'liveMemberSlots', 'subscribe', 'unsubscribe',
+      'defineDecision', 'decision', 'removeDecision', 'decide', 'assign', 'render', 'why']
     let seed = 7
     const pick = (xs) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return xs[seed % xs.length] }
     for (let i = 0; i < 3000; i++) {

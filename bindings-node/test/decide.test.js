@@ -83,6 +83,15 @@ test('templates render with safe defaults', () => {
   }
 })
 
+test('why cases', () => {
+  const a = corpusAudience()
+  for (const c of corpus.why) {
+    const why = a.why(c.profile, c.segment, corpus.now)
+    assert.equal(why.holds, c.holds, c.segment)
+    assert.equal(why.text, c.text, c.segment)
+  }
+})
+
 test('why explains clause by clause', () => {
   const a = corpusAudience()
   const why = a.why('bob', 'vips', corpus.now)

@@ -85,6 +85,13 @@ def test_templates_render_with_safe_defaults() -> None:
     assert e.value.line == 2
 
 
+@pytest.mark.parametrize("case", CORPUS["why"], ids=lambda c: f"{c['profile']}/{c['segment']}")
+def test_why_cases(case: dict[str, Any]) -> None:
+    why = corpus_audience().why(case["profile"], case["segment"], CORPUS["now"])
+    assert why.holds == case["holds"]
+    assert str(why) == case["text"]
+
+
 def test_why_explains_clause_by_clause() -> None:
     a = corpus_audience()
     why = a.why("bob", "vips", CORPUS["now"])

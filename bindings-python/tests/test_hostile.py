@@ -199,7 +199,10 @@ def test_random_argument_types_end_in_exceptions_not_panics(shop: segcore.Audien
     methods = ["upsert", "tag", "untag", "track", "set_consent", "erase", "define", "remove",
                "count", "members", "member_slots", "matches", "segments_of", "profile",
                "declare_attribute", "declare_event", "declare_event_property",
-               "declare_tag_namespace", "declare_channel", "unset"]
+               "declare_tag_namespace", "declare_channel", "unset", "start_live", "stop_live",
+               "advance_to", "next_change_at", "drain_transitions", "set_queue_capacity",
+               "live_members", "live_member_slots", "define_decision", "decision",
+               "remove_decision", "decide", "assign", "render", "why"]
     rng = random.Random(11)
     for _ in range(3_000):
         method = getattr(shop, rng.choice(methods))

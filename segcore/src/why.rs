@@ -230,10 +230,14 @@ impl Explainer<'_> {
                     window.as_ref(),
                     filter,
                 );
-                let scope = scope(window.as_ref().map(ToString::to_string), !filter.is_empty());
+                let window = window.map_or(String::new(), |w| format!(" in {w}"));
+                let filtered = scope(None, !filter.is_empty());
                 let shown = result.map_or("undefined (no values)".to_owned(), |x| x.to_string());
                 (
-                    format!("{}({event}.{value}){scope} = {shown}", func.name()),
+                    format!(
+                        "{}({event}.{value}{window}){filtered} = {shown}",
+                        func.name()
+                    ),
                     test.to_string(),
                 )
             }

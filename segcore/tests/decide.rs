@@ -62,6 +62,17 @@ fn the_decision_corpus() {
         let got = json!({"variants": got.variants, "holdout": got.holdout});
         assert_eq!(&got, expected, "{name}");
     }
+    for case in file["why"].as_array().unwrap() {
+        let why = audience
+            .why(
+                case["profile"].as_str().unwrap(),
+                case["segment"].as_str().unwrap(),
+                now,
+            )
+            .unwrap();
+        assert_eq!(why.holds, case["holds"].as_bool().unwrap(), "{case}");
+        assert_eq!(why.to_string(), case["text"].as_str().unwrap(), "{case}");
+    }
     for case in file["errors"].as_array().unwrap() {
         let before = audience.decision_names().count();
         let err = Decision::from_json(&case["decision"].to_string())
