@@ -114,7 +114,9 @@ export declare class Audience {
    */
   decide(id: string, decision: string, now?: Date | string | number | undefined | null): { decision: string, variant: string, payload: unknown, chosenBy: 'rule' | 'default' | 'holdout', rule: number | null, message: string | null }
   /** Every live profile's variant: `{variants: {name: ids}, holdout: ids}`. */
-  assign(decision: string, now?: Date | string | number | undefined | null): { variants: Record<string, string[]>, holdout: string[] }
+  assign(decision: string, now?: Date | string | number | undefined | null): Assignment
+  /** `assign` off the main thread. */
+  assignAsync(decision: string, now?: Date | string | number | undefined | null): Promise<Assignment>
   /**
    * Renders a template (Jinja syntax) with one profile's fields; a missing field is empty
    * or its `default(...)`.
@@ -142,6 +144,11 @@ export declare class Audience {
    */
   advanceTo(to: Date | string | number): Array<Transition>
   /**
+   * `advanceTo` off the main thread: the clock moves on a worker (a month boundary can move
+   * many profiles); subscribers receive the transitions when the promise resolves.
+   */
+  advanceToAsync(to: Date | string | number): Promise<Transition[]>
+  /**
    * When time alone next changes some membership (rounded up to the millisecond, so that
    * `advanceTo` it takes the change in), or null.
    */
@@ -167,6 +174,14 @@ export declare class Audience {
   subscribe(callback: (transitions: Transition[]) => void): number
   /** Stops calling a subscriber; returns whether the id was subscribed. */
   unsubscribe(id: number): boolean
+}
+
+/** A whole audience's outcome of a decision. */
+export interface Assignment {
+  /** Every variant's members (ids in slot order); holdout profiles are not among them. */
+  variants: Record<string, Array<string>>
+  /** The holdout (control) group, listed apart so a send can leave them out. */
+  holdout: Array<string>
 }
 
 /** The `code` of every error segcore throws (`error.code`), one per kind of mistake. */

@@ -18,7 +18,7 @@ use crate::tasks::{track_all, Answer, Query, Run, TrackMany};
 #[napi]
 pub struct Audience {
     /// Shared with the worker threads of the async calls; writes wait for running reads.
-    inner: Arc<RwLock<segcore::Audience>>,
+    pub(crate) inner: Arc<RwLock<segcore::Audience>>,
     /// Callbacks that receive transitions as writes cause them.
     pub(crate) subscribers: Arc<Subscribers>,
 }

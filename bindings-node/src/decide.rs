@@ -2,6 +2,7 @@
 //! travel as JSON text through the engine's own `JSON`, so any plain object works; the core
 //! checks them.
 
+use jiff::Timestamp;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::json;
@@ -65,6 +66,53 @@ fn why_node(why: &segcore::Why) -> Why {
         needed: why.needed.clone(),
         parts: why.parts.iter().map(why_node).collect(),
         text: None,
+    }
+}
+
+/// A whole audience's outcome of a decision.
+#[napi(object)]
+pub struct Assignment {
+    /// Every variant's members (ids in slot order); holdout profiles are not among them.
+    pub variants: std::collections::BTreeMap<String, Vec<String>>,
+    /// The holdout (control) group, listed apart so a send can leave them out.
+    pub holdout: Vec<String>,
+}
+
+impl From<segcore::Assignment> for Assignment {
+    fn from(a: segcore::Assignment) -> Self {
+        Assignment {
+            variants: a.variants,
+            holdout: a.holdout,
+        }
+    }
+}
+
+fn assign_question(decision: Unknown<'_>, now: Option<Unknown<'_>>) -> Read<(String, Timestamp)> {
+    Ok((string(decision, "decision")?, instant_or_now(now, "now")?))
+}
+
+/// `assignAsync`'s work: the arguments read on the main thread, the assignment on a worker.
+pub struct Assign {
+    audience: std::sync::Arc<std::sync::RwLock<segcore::Audience>>,
+    question: Option<Read<(String, Timestamp)>>,
+}
+
+impl Task for Assign {
+    type Output = Read<segcore::Assignment>;
+    type JsValue = Assignment;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let (decision, now) = match self.question.take() {
+            Some(Ok(question)) => question,
+            Some(Err(failure)) => return Ok(Err(failure)),
+            None => return Ok(Err(argument("the assignment already ran".to_owned()))),
+        };
+        let audience = self.audience.read().unwrap_or_else(|e| e.into_inner());
+        Ok(audience.assign(&decision, now).map_err(Into::into))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Assignment> {
+        output.map(Assignment::from).js(&env)
     }
 }
 
@@ -162,30 +210,32 @@ impl Audience {
     }
 
     /// Every live profile's variant: `{variants: {name: ids}, holdout: ids}`.
-    #[napi(
-        ts_args_type = "decision: string, now?: Date | string | number | undefined | null",
-        ts_return_type = "{ variants: Record<string, string[]>, holdout: string[] }"
-    )]
+    #[napi(ts_args_type = "decision: string, now?: Date | string | number | undefined | null")]
     pub fn assign(
         &self,
         env: Env,
         decision: Unknown<'_>,
         now: Option<Unknown<'_>>,
-    ) -> Result<Object<'_>> {
-        let run = || -> Read<segcore::Assignment> {
-            let decision = string(decision, "decision")?;
-            let now = instant_or_now(now, "now")?;
-            Ok(self.read().assign(&decision, now)?)
-        };
-        let a = run().js(&env)?;
-        let mut variants = Object::new(&env)?;
-        for (name, ids) in a.variants {
-            variants.set(name, ids)?;
-        }
-        let mut out = Object::new(&env)?;
-        out.set("variants", variants)?;
-        out.set("holdout", a.holdout)?;
-        Ok(out)
+    ) -> Result<Assignment> {
+        let (decision, now) = assign_question(decision, now).js(&env)?;
+        let a = self.read().assign(&decision, now).js(&env)?;
+        Ok(a.into())
+    }
+
+    /// `assign` off the main thread.
+    #[napi(
+        ts_args_type = "decision: string, now?: Date | string | number | undefined | null",
+        ts_return_type = "Promise<Assignment>"
+    )]
+    pub fn assign_async(
+        &self,
+        decision: Unknown<'_>,
+        now: Option<Unknown<'_>>,
+    ) -> AsyncTask<Assign> {
+        AsyncTask::new(Assign {
+            audience: std::sync::Arc::clone(&self.inner),
+            question: Some(assign_question(decision, now)),
+        })
     }
 
     /// Renders a template (Jinja syntax) with one profile's fields; a missing field is empty

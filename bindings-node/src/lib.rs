@@ -17,10 +17,10 @@ mod tasks;
 use napi_derive::napi;
 
 pub use audience::Audience;
-pub use decide::{holdout_fraction, Why};
+pub use decide::{holdout_fraction, Assign, Assignment, Why};
 pub use errors::{ErrorCode, Failure};
 pub use events::{EventRow, PlanStep};
-pub use live::Transition;
+pub use live::{Advance, Transition};
 pub use tasks::{Answer, Query, TrackMany};
 
 /// The crate's version, the same as the npm package's.

@@ -2,7 +2,7 @@
 //! delivered to subscribers' callbacks), live members. Reading arguments and converting
 //! answers only; the core decides.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use jiff::Timestamp;
 use napi::bindgen_prelude::*;
@@ -91,6 +91,34 @@ impl Subscribers {
     }
 }
 
+/// `advanceToAsync`'s work.
+pub struct Advance {
+    audience: Arc<RwLock<segcore::Audience>>,
+    subscribers: Arc<Subscribers>,
+    to: Option<Read<Timestamp>>,
+}
+
+impl Task for Advance {
+    type Output = Read<Vec<segcore::Transition>>;
+    type JsValue = Vec<Transition>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let to = match self.to.take() {
+            Some(Ok(to)) => to,
+            Some(Err(failure)) => return Ok(Err(failure)),
+            None => return Ok(Err(argument("the advance already ran".to_owned()))),
+        };
+        let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
+        Ok(audience.advance_to(to).map_err(Into::into))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Vec<Transition>> {
+        let moved = output.js(&env)?;
+        self.subscribers.deliver(&env, moved.clone())?;
+        Ok(transitions(moved))
+    }
+}
+
 impl Audience {
     /// After a write: with subscribers, the queued transitions go to them (a bulk load that
     /// failed part way has written, and queued, the rows before the failure).
@@ -139,6 +167,20 @@ impl Audience {
         let moved = self.write().advance_to(to).js(&env)?;
         self.subscribers.deliver(&env, moved.clone())?;
         Ok(transitions(moved))
+    }
+
+    /// `advanceTo` off the main thread: the clock moves on a worker (a month boundary can move
+    /// many profiles); subscribers receive the transitions when the promise resolves.
+    #[napi(
+        ts_args_type = "to: Date | string | number",
+        ts_return_type = "Promise<Transition[]>"
+    )]
+    pub fn advance_to_async(&self, to: Unknown<'_>) -> AsyncTask<Advance> {
+        AsyncTask::new(Advance {
+            audience: Arc::clone(&self.inner),
+            subscribers: Arc::clone(&self.subscribers),
+            to: Some(instant(to, "to")),
+        })
     }
 
     /// When time alone next changes some membership (rounded up to the millisecond, so that

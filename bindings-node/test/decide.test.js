@@ -34,11 +34,13 @@ test('decision cases', () => {
   }
 })
 
-test('assignments', () => {
+test('assignments, and their async twin', async () => {
   const a = corpusAudience()
   for (const [name, expected] of Object.entries(corpus.assignments)) {
     assert.deepEqual(a.assign(name, corpus.now), expected)
+    assert.deepEqual(await a.assignAsync(name, corpus.now), expected)
   }
+  await assert.rejects(a.assignAsync('nope', corpus.now), { code: 'SEGCORE_UNKNOWN_NAME' })
 })
 
 test('bad decisions throw with stable codes and define nothing', () => {

@@ -117,3 +117,15 @@ test('bad live calls throw with stable codes and change nothing', () => {
   a.stopLive()
   assert.equal(a.clock, null)
 })
+
+test('advanceToAsync moves the clock on a worker and hands subscribers the transitions', async () => {
+  const a = liveAudience()
+  const heard = []
+  a.subscribe((ts) => heard.push(...ts.map((t) => `${t.profile} ${t.direction}`)))
+  a.track('ada', 'purchase', '2024-06-01T00:00:00Z')
+  const left = await a.advanceToAsync('2024-08-01T00:00:00Z')
+  assert.deepEqual(left.map((t) => t.direction), ['left'])
+  assert.deepEqual(heard, ['ada entered', 'ada left'])
+  await assert.rejects(a.advanceToAsync('2024-01-01T00:00:00Z'), { code: 'SEGCORE_CLOCK_BACKWARDS' })
+  await assert.rejects(a.advanceToAsync({}), { code: 'SEGCORE_ARGUMENT' })
+})

@@ -1,6 +1,6 @@
 // A typed use of the package: `tsc --noEmit --strict` over this file must pass, and would fail
 // if index.d.ts lost or mistyped a method.
-import { Audience, ErrorCode, EventRow, PlanStep, Transition, Why, holdoutFraction, version } from '..'
+import { Assignment, Audience, ErrorCode, EventRow, PlanStep, Transition, Why, holdoutFraction, version } from '..'
 
 const audience = new Audience('Europe/Stockholm')
 audience.upsert('ada', { country: 'SE', age: 36, vip: true, interests: ['yoga'], signedUp: new Date() })
@@ -26,6 +26,9 @@ const parseCode: ErrorCode = ErrorCode.SEGCORE_PARSE
 
 export async function later(): Promise<[number, string[], Uint32Array]> {
   await audience.trackManyAsync(rows)
+  const sent: Assignment = await audience.assignAsync('hero')
+  const advanced: Transition[] = await audience.advanceToAsync(new Date())
+  void [sent.holdout, advanced]
   return [await shop.countAsync('did purchase'), await audience.membersAsync('swedes'), await audience.memberSlotsAsync('swedes', new Date())]
 }
 
