@@ -11,7 +11,12 @@ from conftest import NOW
 
 
 def test_an_audience_pickles_whole(shop: segcore.Audience) -> None:
+    shop.define_decision("hero", {"rules": [{"segment": "swedes", "variant": "se"}],
+                                  "default": "other", "holdout": 0.2,
+                                  "variants": {"se": {"template": "Hej {{ id }}"}, "other": {}}})
     copy = pickle.loads(pickle.dumps(shop))
+    assert copy.decision("hero") == shop.decision("hero")
+    assert copy.decide("ada", "hero", NOW) == shop.decide("ada", "hero", NOW)
     assert type(copy) is segcore.Audience
     assert len(copy) == len(shop)
     assert copy.time_zone == shop.time_zone

@@ -1,11 +1,15 @@
 //! An audience as bytes, and back: for pickling into worker processes (Dask) and for saving.
 //!
 //! The image holds what the audience means, not how it is stored: the time zone, the schema,
-//! the live profiles in slot order, and the segment definitions. Loading replays it through
-//! the same checked writes a caller would make, so indexes are rebuilt, and a damaged or
-//! hostile image gets a typed error — never a panic and never a half-built audience.
+//! the live profiles in slot order, the segment definitions and the decisions. Loading replays
+//! it through the same checked writes a caller would make, so indexes are rebuilt, and a
+//! damaged or hostile image gets a typed error — never a panic and never a half-built audience.
+//! Live membership is not in it: it is derived, and restarted with `start_live`.
 //!
-//! Layout: the 8 bytes `SEGCORE1`, a little-endian CRC-32 of the rest, then a postcard body.
+//! Layout: 8 bytes naming the version, a little-endian CRC-32 of the rest, then a postcard
+//! body. `SEGCORE2` (written now): the version-1 body followed by the decisions, each as its
+//! name and JSON form. `SEGCORE1` (still read; `testdata/images/v1-small.bin` is one): the
+//! body without decisions.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,7 +22,10 @@ use crate::profile::Event;
 use crate::value::{AttrType, Value};
 use crate::Audience;
 
-const MAGIC: &[u8; 8] = b"SEGCORE1";
+/// The version written.
+const MAGIC: &[u8; 8] = b"SEGCORE2";
+/// The oldest version still read: no decisions.
+const MAGIC_V1: &[u8; 8] = b"SEGCORE1";
 
 #[derive(Serialize, Deserialize)]
 struct Image {
@@ -108,8 +115,8 @@ fn values(pairs: Vec<(String, ValueImage)>) -> Result<Vec<(String, Value)>> {
 }
 
 impl Audience {
-    /// The audience as bytes: time zone, schema, live profiles and segments. Read it back with
-    /// [`Audience::from_bytes`]; slots are renumbered densely, in the same order.
+    /// The audience as bytes: time zone, schema, live profiles, segments and decisions. Read
+    /// it back with [`Audience::from_bytes`]; slots are renumbered densely, in the same order.
     ///
     /// ```
     /// use segcore::Audience;
@@ -176,7 +183,12 @@ impl Audience {
                 .map(|(n, p)| (n.to_owned(), p.to_string()))
                 .collect(),
         };
-        let body = postcard::to_allocvec(&image).expect("an in-memory image always serializes");
+        let decisions: Vec<(String, String)> = self
+            .decision_names()
+            .filter_map(|n| Some((n.to_owned(), self.decision(n)?.to_json())))
+            .collect();
+        let body = postcard::to_allocvec(&(&image, &decisions))
+            .expect("an in-memory image always serializes");
         let mut out = Vec::with_capacity(body.len() + 12);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
@@ -188,9 +200,14 @@ impl Audience {
     /// [`Error::Corrupt`]; an image whose content breaks the schema's rules gives the error
     /// the offending write would.
     pub fn from_bytes(bytes: &[u8]) -> Result<Audience> {
-        let rest = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| corrupt("not a segcore audience image (wrong header)"))?;
+        let (rest, version) = match (
+            bytes.strip_prefix(MAGIC.as_slice()),
+            bytes.strip_prefix(MAGIC_V1.as_slice()),
+        ) {
+            (Some(rest), _) => (rest, 2),
+            (None, Some(rest)) => (rest, 1),
+            (None, None) => return Err(corrupt("not a segcore audience image (wrong header)")),
+        };
         if rest.len() < 4 {
             return Err(corrupt("the image is truncated"));
         }
@@ -199,8 +216,12 @@ impl Audience {
         if crc32fast::hash(body) != expected {
             return Err(corrupt("the image's checksum does not match its content"));
         }
-        let image: Image =
-            postcard::from_bytes(body).map_err(|e| corrupt(format!("unreadable image: {e}")))?;
+        let unreadable = |e: postcard::Error| corrupt(format!("unreadable image: {e}"));
+        let (image, decisions): (Image, Vec<(String, String)>) = if version == 1 {
+            (postcard::from_bytes(body).map_err(unreadable)?, Vec::new())
+        } else {
+            postcard::from_bytes(body).map_err(unreadable)?
+        };
         let mut audience = Audience::with_time_zone(&image.time_zone)?;
         for (name, ty) in &image.attributes {
             audience.declare_attribute(name, *ty)?;
@@ -236,6 +257,12 @@ impl Audience {
         }
         for (name, predicate) in in_dependency_order(image.segments)? {
             audience.define_segment(&name, predicate)?;
+        }
+        for (name, json) in decisions {
+            if audience.decision(&name).is_some() {
+                return Err(corrupt(format!("decision `{name}` appears twice")));
+            }
+            audience.define_decision(&name, crate::decide::Decision::from_json(&json)?)?;
         }
         Ok(audience)
     }
