@@ -174,6 +174,16 @@ export declare class Audience {
   subscribe(callback: (transitions: Transition[]) => void): number
   /** Stops calling a subscriber; returns whether the id was subscribed. */
   unsubscribe(id: number): boolean
+  /**
+   * Writes the audience's image to `path`, atomically: a crash leaves the old file or the
+   * new one, never a torn one. Failures throw `SEGCORE_IO`.
+   */
+  save(path: string): void
+  /**
+   * An audience read from a file `save` wrote: `SEGCORE_IO` if it cannot be read,
+   * `SEGCORE_CORRUPT` if it is not an intact image.
+   */
+  static load(path: string): Audience
 }
 
 /** A whole audience's outcome of a decision. */
@@ -209,6 +219,8 @@ export declare const enum ErrorCode {
   SEGCORE_SEGMENT_IN_USE = 'SEGCORE_SEGMENT_IN_USE',
   /** Bytes that are not an intact audience image. */
   SEGCORE_CORRUPT = 'SEGCORE_CORRUPT',
+  /** A file that could not be read or written (the message names it). */
+  SEGCORE_IO = 'SEGCORE_IO',
   /**
    * A message template that does not compile (the error has `line` and `column`) or fails
    * while rendering.

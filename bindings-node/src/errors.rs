@@ -127,6 +127,8 @@ pub enum ErrorCode {
     SEGCORE_SEGMENT_IN_USE,
     /// Bytes that are not an intact audience image.
     SEGCORE_CORRUPT,
+    /// A file that could not be read or written (the message names it).
+    SEGCORE_IO,
     /// A message template that does not compile (the error has `line` and `column`) or fails
     /// while rendering.
     SEGCORE_TEMPLATE,

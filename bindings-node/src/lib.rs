@@ -12,6 +12,7 @@ mod decide;
 mod errors;
 mod events;
 mod live;
+mod storage;
 mod tasks;
 
 use napi_derive::napi;

@@ -155,7 +155,7 @@ test('the error codes are listed in the package', () => {
   const { ErrorCode } = require('..')
   assert.equal(ErrorCode.SEGCORE_PARSE, 'SEGCORE_PARSE')
   assert.equal(ErrorCode.SEGCORE_QUEUE_FULL, 'SEGCORE_QUEUE_FULL')
-  assert.equal(Object.keys(ErrorCode).length, 15)
+  assert.equal(Object.keys(ErrorCode).length, 16)
 })
 
 test('epoch milliseconds are read exactly', () => {
@@ -168,4 +168,27 @@ test('epoch milliseconds are read exactly', () => {
   const [left] = a.advanceTo(1764541340000)
   assert.equal(left.at, '2025-11-30T22:22:19.677000001Z')
   assert.equal(left.atMs, 1764541339678)
+})
+
+test('save and load a file, atomically', () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segcore-'))
+  try {
+    const a = new Audience()
+    a.upsert('ada', { country: 'SE' })
+    a.define('swedes', 'country == "SE"')
+    const file = path.join(dir, 'shop.segcore')
+    a.save(file)
+    assert.deepEqual(fs.readdirSync(dir), ['shop.segcore'])
+    assert.deepEqual(Audience.load(file).members('swedes'), ['ada'])
+    assert.throws(() => Audience.load(path.join(dir, 'nope')), { code: 'SEGCORE_IO' })
+    fs.writeFileSync(path.join(dir, 'junk'), 'not an image')
+    assert.throws(() => Audience.load(path.join(dir, 'junk')), { code: 'SEGCORE_CORRUPT' })
+    assert.throws(() => a.save(path.join(dir, 'no', 'dir', 'x')), { code: 'SEGCORE_IO' })
+    assert.throws(() => a.save(42), { code: 'SEGCORE_ARGUMENT' })
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })

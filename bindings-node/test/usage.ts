@@ -50,6 +50,8 @@ const why: Why = audience.why('ada', 'swedes')
 const message: string = audience.render('ada', 'Hej {{ first_name | default("där") }}')
 const fraction: number = holdoutFraction('hero', 'ada')
 const liveCode: ErrorCode = ErrorCode.SEGCORE_QUEUE_FULL
+audience.save('/tmp/usage.segcore')
+const reloaded: Audience = Audience.load('/tmp/usage.segcore')
 
 export const checked = [count, ids, slots, inside, segments, plan.children, definitions, size, v, loaded, parseCode,
-  subscription, moved, drained, clock, live, chosen, send, why.parts, message, fraction, liveCode, audience.unsubscribe(subscription)]
+  subscription, moved, drained, clock, live, chosen, send, why.parts, message, fraction, liveCode, reloaded, audience.unsubscribe(subscription)]

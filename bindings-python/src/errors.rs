@@ -17,6 +17,7 @@ fn class_name(kind: &str) -> &'static str {
         "cycle" => "CycleError",
         "segment_in_use" => "SegmentInUseError",
         "corrupt" => "CorruptError",
+        "io" => "StorageError",
         "template" => "TemplateError",
         "not_live" => "NotLiveError",
         "clock_backwards" => "ClockBackwardsError",
@@ -71,6 +72,7 @@ fn build(py: Python<'_>, e: &segcore::Error) -> PyResult<PyErr> {
             details.set_item("to", to.to_string())?;
         }
         segcore::Error::QueueFull { capacity } => details.set_item("capacity", *capacity)?,
+        segcore::Error::Io { path, .. } => details.set_item("path", path.clone())?,
         segcore::Error::SegmentInUse { segment, used_by } => {
             details.set_item("segment", segment.clone())?;
             details.set_item("used_by", used_by.clone())?;

@@ -10,6 +10,7 @@ mod errors;
 mod live;
 mod loads;
 mod predicate;
+mod storage;
 
 use pyo3::prelude::*;
 

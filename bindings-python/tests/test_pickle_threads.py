@@ -1,10 +1,13 @@
-"""Audiences and predicates pickle (so Dask can ship them to worker processes), and several
-threads can query one audience at once."""
+"""Audiences and predicates pickle (so Dask can ship them to worker processes) and save to
+files, and several threads can query one audience at once."""
 
 from __future__ import annotations
 
+import pathlib
 import pickle
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 import segcore
 from conftest import NOW
@@ -76,3 +79,19 @@ def test_a_writer_and_readers_at_once(shop: segcore.Audience) -> None:
         list(writes)
     assert all(2 <= c <= 502 for c in counts)
     assert shop.count("swedes", NOW) == 502
+
+
+def test_save_and_load_a_file(shop: segcore.Audience, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "shop.segcore"
+    shop.save(path)
+    copy = segcore.Audience.load(str(path))
+    assert copy.members("swedes", NOW) == shop.members("swedes", NOW)
+    assert [p.name for p in tmp_path.iterdir()] == ["shop.segcore"], "no temporary file is left"
+    with pytest.raises(segcore.StorageError) as missing:
+        segcore.Audience.load(tmp_path / "nope.segcore")
+    assert isinstance(missing.value, OSError) and missing.value.path.endswith("nope.segcore")
+    (tmp_path / "junk").write_bytes(b"not an image")
+    with pytest.raises(segcore.CorruptError):
+        segcore.Audience.load(tmp_path / "junk")
+    with pytest.raises(segcore.StorageError):
+        shop.save(tmp_path / "no" / "such" / "dir.segcore")

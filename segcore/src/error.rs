@@ -192,6 +192,15 @@ pub enum Error {
     #[error("corrupt audience image: {0}")]
     Corrupt(String),
 
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What the operating system said.
+        message: String,
+    },
+
     /// A message template does not compile, or failed while rendering.
     #[error("template error at line {line}, column {column}: {message}")]
     Template {
@@ -229,7 +238,7 @@ pub enum Error {
 impl Error {
     /// A stable snake_case name for the kind of error, the same in every binding:
     /// `parse`, `json`, `unknown_name`, `schema`, `type`, `invalid_value`, `too_deep`,
-    /// `cycle`, `segment_in_use`, `corrupt`, `template`, `not_live`, `clock_backwards` or
+    /// `cycle`, `segment_in_use`, `corrupt`, `io`, `template`, `not_live`, `clock_backwards` or
     /// `queue_full`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -243,10 +252,21 @@ impl Error {
             Error::Cycle { .. } => "cycle",
             Error::SegmentInUse { .. } => "segment_in_use",
             Error::Corrupt(_) => "corrupt",
+            Error::Io { .. } => "io",
             Error::Template { .. } => "template",
             Error::NotLive => "not_live",
             Error::ClockBackwards { .. } => "clock_backwards",
             Error::QueueFull { .. } => "queue_full",
+        }
+    }
+}
+
+impl Error {
+    /// An I/O failure on `path`.
+    pub(crate) fn io(path: &std::path::Path, e: &std::io::Error) -> Error {
+        Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
         }
     }
 }

@@ -43,6 +43,7 @@ mod reference;
 mod reverse;
 pub mod sample;
 mod schema;
+mod storage;
 mod store;
 mod suggest;
 mod validate;

@@ -133,6 +133,17 @@ fn checksummed_nonsense_is_refused_too() {
     for body in [&[][..], &[0xff; 64][..], &[1, 2, 3][..]] {
         assert!(Audience::from_bytes(&seal(body)).is_err());
     }
+    // Forged lengths of 2^56 and more, for the time zone's text and for the first sequence:
+    // refused as corrupt without reserving what they claim (docs/format.md).
+    let huge = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+    let mut seq = vec![3, b'U', b'T', b'C'];
+    seq.extend_from_slice(&huge);
+    for body in [&huge[..], &seq[..]] {
+        assert_eq!(
+            Audience::from_bytes(&seal(body)).unwrap_err().kind(),
+            "corrupt"
+        );
+    }
     let mut a = Audience::new();
     a.define_segment("deep", segcore::Predicate::parse("consent email").unwrap())
         .unwrap();

@@ -75,6 +75,13 @@ class CorruptError(SegcoreError, ValueError):
     """Bytes that are not an intact audience image."""
 
 
+class StorageError(SegcoreError, OSError):
+    """A file that could not be read or written (``path`` names it); an image that was read
+    but is damaged is a ``CorruptError`` instead."""
+
+    path: str
+
+
 class TemplateError(SegcoreError, ValueError):
     """A message template that does not compile (or fails while rendering), at ``line`` and
     ``column`` of the template."""
@@ -111,6 +118,7 @@ __all__ = [
     "CycleError",
     "SegmentInUseError",
     "CorruptError",
+    "StorageError",
     "TemplateError",
     "NotLiveError",
     "ClockBackwardsError",
