@@ -14,8 +14,8 @@ use regex::Regex;
 use crate::column::AttrRef;
 use crate::geo;
 use crate::language::{
-    AggFunc, CmpOp, Filter, Interval, Literal, Nanos, Near, Predicate, Test, TextPattern, TimeRef,
-    Which, Window,
+    AggFunc, CmpOp, CountTest, Filter, Interval, Literal, Nanos, Near, Predicate, Test,
+    TextPattern, TimeRef, Which, Window,
 };
 use crate::store::{PropValue, Record, StoredEvent};
 use crate::Audience;
@@ -77,6 +77,11 @@ impl<'a> Reference<'a> {
         self.now_ns
     }
 
+    /// The record of a live slot.
+    pub(crate) fn record(&self, slot: u32) -> Option<&'a Record> {
+        self.audience.store.record(slot)
+    }
+
     pub(crate) fn matches(&self, p: &Predicate, slot: u32) -> bool {
         match self.audience.store.record(slot) {
             Some(record) => self.eval(p, slot, record),
@@ -126,10 +131,7 @@ impl<'a> Reference<'a> {
                 filter,
             } => {
                 let n = self.events(record, event, window.as_ref(), filter).count();
-                match count {
-                    None => n >= 1,
-                    Some(c) => c.op.holds((n as u64).cmp(&u64::from(c.times))),
-                }
+                count_passes(*count, n)
             }
             Predicate::Aggregate {
                 func,
@@ -373,6 +375,14 @@ impl<'a> Reference<'a> {
             }
             Test::Within(w) => matches!(v, Operand::Time(t) if self.window(*w).contains(t)),
         }
+    }
+}
+
+/// Whether `n` matching events pass a `did` condition's count (at least once when it has none).
+pub(crate) fn count_passes(count: Option<CountTest>, n: usize) -> bool {
+    match count {
+        None => n >= 1,
+        Some(c) => c.op.holds((n as u64).cmp(&u64::from(c.times))),
     }
 }
 

@@ -16,6 +16,7 @@
 mod keys;
 mod postings;
 mod program;
+mod values;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -8,6 +8,8 @@ use crate::catalog::Catalog;
 use crate::language::Predicate;
 use crate::reference::Reference;
 
+use super::values::{Check, Sources};
+
 /// One node of a definition over shared leaves. Nodes live in one arena, children before
 /// their parent, so a segment's nodes sit together in memory: a profile's candidates are
 /// scattered over the catalog, and each costs one cache miss rather than one per node.
@@ -30,6 +32,9 @@ enum Node {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Program {
     leaves: Vec<Predicate>,
+    /// For `did` and aggregate leaves, their shared source and own test (`values.rs`).
+    derived: Vec<Option<(u32, Check)>>,
+    sources: Sources,
     leaf_ids: HashMap<String, u32>,
     nodes: Vec<Node>,
     kids: Vec<u32>,
@@ -45,8 +50,11 @@ pub(crate) struct Program {
 pub(crate) struct Memo {
     leaves: Vec<u8>,
     segments: Vec<u8>,
+    /// Source values: `None` until computed.
+    values: Vec<Option<Option<f64>>>,
     touched_leaves: Vec<u32>,
     touched_segments: Vec<u32>,
+    touched_values: Vec<u32>,
 }
 
 impl Memo {
@@ -57,8 +65,12 @@ impl Memo {
         for &s in &self.touched_segments {
             self.segments[s as usize] = 0;
         }
+        for &v in &self.touched_values {
+            self.values[v as usize] = None;
+        }
         self.touched_leaves.clear();
         self.touched_segments.clear();
+        self.touched_values.clear();
     }
 }
 
@@ -102,6 +114,7 @@ impl Program {
                 let next = self.leaves.len() as u32;
                 let id = *self.leaf_ids.entry(leaf.to_string()).or_insert(next);
                 if id == next {
+                    self.derived.push(self.sources.split(leaf));
                     self.leaves.push(leaf.clone());
                 }
                 Node::Leaf(id)
@@ -142,6 +155,7 @@ impl Program {
         memo.clear();
         memo.leaves.resize(self.leaves.len(), 0);
         memo.segments.resize(self.roots.len(), 0);
+        memo.values.resize(self.sources.len(), None);
     }
 
     /// Whether the profile in `slot` is in segment `id`, as the reference decides.
@@ -165,6 +179,24 @@ impl Program {
         }
     }
 
+    /// A source's value for `slot`, computed once per profile.
+    fn value(
+        &self,
+        source: u32,
+        slot: u32,
+        reference: &Reference<'_>,
+        memo: &mut Memo,
+    ) -> Option<f64> {
+        let v = source as usize;
+        if let Some(known) = memo.values[v] {
+            return known;
+        }
+        let value = self.sources.value(source, slot, reference);
+        memo.values[v] = Some(value);
+        memo.touched_values.push(source);
+        value
+    }
+
     fn eval(&self, node: u32, slot: u32, reference: &Reference<'_>, memo: &mut Memo) -> bool {
         match self.nodes[node as usize] {
             Node::Leaf(l) => {
@@ -173,7 +205,13 @@ impl Program {
                     1 => false,
                     2 => true,
                     _ => {
-                        let answer = reference.matches(&self.leaves[i], slot);
+                        let answer = match &self.derived[i] {
+                            Some((source, check)) if reference.record(slot).is_some() => {
+                                let value = self.value(*source, slot, reference, memo);
+                                check.passes(value, reference)
+                            }
+                            _ => reference.matches(&self.leaves[i], slot),
+                        };
                         memo.leaves[i] = 1 + u8::from(answer);
                         memo.touched_leaves.push(l);
                         answer

@@ -268,63 +268,74 @@ pub fn apply_mutation(a: &mut Audience, m: &Mutation) {
     };
 }
 
+/// The parts the `did` leaves are built from: counts, every kind of window, property filters.
+pub const EVENT_COUNTS: &[&str] = &[
+    "",
+    "",
+    " at least 2 times",
+    " more than 1 times",
+    " at most 1 times",
+    " exactly 0 times",
+    " fewer than 3 times",
+    " other than 1 times",
+];
+pub const EVENT_WINDOWS: &[&str] = &[
+    "",
+    " in last 7d",
+    " in last 14d",
+    " in last 30d",
+    " in this month",
+    " in this week",
+    " in last calendar day",
+    " in last calendar month",
+    " since 14d ago",
+    " between 30d ago and 7d ago",
+];
+pub const EVENT_FILTERS: &[&str] = &[
+    "",
+    "",
+    r#" where category == "a""#,
+    " where amount > 10",
+    " where amount missing",
+];
+
 /// `did` conditions: counts, every kind of window, property filters.
 pub fn event_leaf() -> impl Strategy<Value = String> {
     (
         pick(vec!["purchase", "view"]),
-        pick(vec![
-            "",
-            "",
-            " at least 2 times",
-            " more than 1 times",
-            " at most 1 times",
-            " exactly 0 times",
-            " fewer than 3 times",
-            " other than 1 times",
-        ]),
-        pick(vec![
-            "",
-            " in last 7d",
-            " in last 14d",
-            " in last 30d",
-            " in this month",
-            " in this week",
-            " in last calendar day",
-            " in last calendar month",
-            " since 14d ago",
-            " between 30d ago and 7d ago",
-        ]),
-        pick(vec![
-            "",
-            "",
-            r#" where category == "a""#,
-            " where amount > 10",
-            " where amount missing",
-        ]),
+        pick(EVENT_COUNTS.to_vec()),
+        pick(EVENT_WINDOWS.to_vec()),
+        pick(EVENT_FILTERS.to_vec()),
     )
         .prop_map(|(e, c, w, f)| format!("did {e}{c}{w}{f}"))
 }
 
+/// The parts the aggregate leaves are built from.
+pub const AGGREGATE_FUNCS: &[&str] = &["sum", "avg", "min", "max"];
+pub const AGGREGATE_WINDOWS: &[&str] = &[
+    "",
+    " in last 30d",
+    " in last 7d",
+    " in this month",
+    " between 30d ago and 7d ago",
+];
+pub const AGGREGATE_FILTERS: &[&str] = &["", r#" where category == "a""#];
+pub const AGGREGATE_TESTS: &[&str] = &[
+    "> 20",
+    "<= 10",
+    "missing",
+    "between 0 and 30",
+    "== 0",
+    "< 5",
+];
+
 /// Aggregates of event values, with and without windows and filters.
 pub fn aggregate_leaf() -> impl Strategy<Value = String> {
     (
-        pick(vec!["sum", "avg", "min", "max"]),
-        pick(vec![
-            "",
-            " in last 30d",
-            " in last 7d",
-            " in this month",
-            " between 30d ago and 7d ago",
-        ]),
-        pick(vec!["", r#" where category == "a""#]),
-        pick(vec![
-            "> 20",
-            "<= 10",
-            "missing",
-            "between 0 and 30",
-            "== 0",
-            "< 5",
-        ]),
+        pick(AGGREGATE_FUNCS.to_vec()),
+        pick(AGGREGATE_WINDOWS.to_vec()),
+        pick(AGGREGATE_FILTERS.to_vec()),
+        pick(AGGREGATE_TESTS.to_vec()),
     )
         .prop_map(|(f, w, c, t)| format!("{f}(purchase.amount{w}{c}) {t}"))
 }
