@@ -9,7 +9,33 @@ use common::{
     AGGREGATE_WINDOWS, EVENT_COUNTS, EVENT_FILTERS, EVENT_WINDOWS,
 };
 use proptest::prelude::*;
-use segcore::Predicate;
+use segcore::{Audience, Predicate};
+
+/// `segments_of` every profile equals the segments the reference puts it in, at two `now`s.
+fn segments_of_every_profile_is_the_references(a: &Audience) -> Result<(), TestCaseError> {
+    for now in [common::now(), common::days_from_now(-20)] {
+        let mut expected: Vec<Vec<String>> = vec![Vec::new(); a.len() + 64];
+        for name in a.catalog().names() {
+            for slot in a
+                .member_slots_by_reference(&Predicate::segment(name), now)
+                .unwrap()
+            {
+                expected[slot as usize].push(name.to_owned());
+            }
+        }
+        for i in 0..40 {
+            let id = common::id(i);
+            let Some(slot) = a.slot(&id) else { continue };
+            prop_assert_eq!(
+                &a.segments_of(&id, now).unwrap(),
+                &expected[slot as usize],
+                "{}",
+                id
+            );
+        }
+    }
+    Ok(())
+}
 
 /// Every `did` and aggregate leaf the grammar can make, as one segment each: leaves that
 /// differ only in their test share one scan of the events, and this catalog puts every such
@@ -49,19 +75,7 @@ proptest! {
             let p = a.predicate(text).unwrap();
             a.define_segment(&format!("e{i:04}"), p).unwrap();
         }
-        for now in [common::now(), common::days_from_now(-20)] {
-            let mut expected: Vec<Vec<String>> = vec![Vec::new(); 64];
-            for name in a.catalog().names() {
-                for slot in a.member_slots_by_reference(&Predicate::segment(name), now).unwrap() {
-                    expected[slot as usize].push(name.to_owned());
-                }
-            }
-            for i in 0..40 {
-                let id = common::id(i);
-                let Some(slot) = a.slot(&id) else { continue };
-                prop_assert_eq!(&a.segments_of(&id, now).unwrap(), &expected[slot as usize], "{}", id);
-            }
-        }
+        segments_of_every_profile_is_the_references(&a)?;
     }
 }
 
@@ -87,18 +101,6 @@ proptest! {
             };
             a.define_segment(&format!("g{i}"), p).unwrap();
         }
-        for now in [common::now(), common::days_from_now(-20)] {
-            let mut expected: Vec<Vec<String>> = vec![Vec::new(); 64];
-            for name in a.catalog().names() {
-                for slot in a.member_slots_by_reference(&Predicate::segment(name), now).unwrap() {
-                    expected[slot as usize].push(name.to_owned());
-                }
-            }
-            for i in 0..40 {
-                let id = common::id(i);
-                let Some(slot) = a.slot(&id) else { continue };
-                prop_assert_eq!(&a.segments_of(&id, now).unwrap(), &expected[slot as usize], "{}", id);
-            }
-        }
+        segments_of_every_profile_is_the_references(&a)?;
     }
 }
