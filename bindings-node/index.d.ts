@@ -222,6 +222,13 @@ export declare const enum ErrorCode {
   /** A file that could not be read or written (the message names it). */
   SEGCORE_IO = 'SEGCORE_IO',
   /**
+   * A file written in a format version this build cannot read (the message names the
+   * versions expected and found).
+   */
+  SEGCORE_VERSION = 'SEGCORE_VERSION',
+  /** A durable directory another writer holds open; the error has `pid` when known. */
+  SEGCORE_LOCKED = 'SEGCORE_LOCKED',
+  /**
    * A message template that does not compile (the error has `line` and `column`) or fails
    * while rendering.
    */

@@ -336,7 +336,7 @@ impl Audience {
     pub fn erase(&self, env: Env, id: Unknown<'_>) -> Result<bool> {
         let id = string(id, "id").js(&env)?;
         let erased = self.write().erase(&id);
-        self.written(&env, Ok(erased))
+        self.written(&env, erased.js(&env))
     }
 
     /// Defines (or replaces) a named segment from a predicate's text.

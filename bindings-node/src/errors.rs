@@ -79,6 +79,9 @@ fn thrown(env: &Env, failure: Failure) -> Error {
         if let Some(row) = row {
             error.set_named_property("row", row as u32)?;
         }
+        if let Failure::Core(segcore::Error::Locked { pid: Some(pid), .. }) = &failure {
+            error.set_named_property("pid", *pid)?;
+        }
         Ok(Error::from(napi::JsValue::to_unknown(&error)))
     };
     // If even building the error fails, still throw one that says what went wrong.
@@ -129,6 +132,11 @@ pub enum ErrorCode {
     SEGCORE_CORRUPT,
     /// A file that could not be read or written (the message names it).
     SEGCORE_IO,
+    /// A file written in a format version this build cannot read (the message names the
+    /// versions expected and found).
+    SEGCORE_VERSION,
+    /// A durable directory another writer holds open; the error has `pid` when known.
+    SEGCORE_LOCKED,
     /// A message template that does not compile (the error has `line` and `column`) or fails
     /// while rendering.
     SEGCORE_TEMPLATE,

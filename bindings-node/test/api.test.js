@@ -155,7 +155,9 @@ test('the error codes are listed in the package', () => {
   const { ErrorCode } = require('..')
   assert.equal(ErrorCode.SEGCORE_PARSE, 'SEGCORE_PARSE')
   assert.equal(ErrorCode.SEGCORE_QUEUE_FULL, 'SEGCORE_QUEUE_FULL')
-  assert.equal(Object.keys(ErrorCode).length, 16)
+  assert.equal(ErrorCode.SEGCORE_LOCKED, 'SEGCORE_LOCKED')
+  assert.equal(ErrorCode.SEGCORE_VERSION, 'SEGCORE_VERSION')
+  assert.equal(Object.keys(ErrorCode).length, 18)
 })
 
 test('epoch milliseconds are read exactly', () => {

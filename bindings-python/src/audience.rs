@@ -260,8 +260,8 @@ impl Audience {
     }
 
     /// Erases a profile and everything about it; returns whether it existed.
-    fn erase(&self, id: &str) -> bool {
-        self.write().erase(id)
+    fn erase(&self, id: &str) -> PyResult<bool> {
+        self.write().erase(id).py_err()
     }
 
     /// One profile as plain data, or None.

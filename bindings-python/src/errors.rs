@@ -18,6 +18,8 @@ fn class_name(kind: &str) -> &'static str {
         "segment_in_use" => "SegmentInUseError",
         "corrupt" => "CorruptError",
         "io" => "StorageError",
+        "version" => "VersionError",
+        "locked" => "LockedError",
         "template" => "TemplateError",
         "not_live" => "NotLiveError",
         "clock_backwards" => "ClockBackwardsError",
@@ -73,6 +75,16 @@ fn build(py: Python<'_>, e: &segcore::Error) -> PyResult<PyErr> {
         }
         segcore::Error::QueueFull { capacity } => details.set_item("capacity", *capacity)?,
         segcore::Error::Io { path, .. } => details.set_item("path", path.clone())?,
+        segcore::Error::Locked { path, pid } => {
+            details.set_item("path", path.clone())?;
+            details.set_item("pid", *pid)?;
+        }
+        segcore::Error::Version {
+            expected, found, ..
+        } => {
+            details.set_item("expected", expected.clone())?;
+            details.set_item("found", found.clone())?;
+        }
         segcore::Error::SegmentInUse { segment, used_by } => {
             details.set_item("segment", segment.clone())?;
             details.set_item("used_by", used_by.clone())?;

@@ -15,7 +15,8 @@ fn audience() -> Audience {
     a.upsert("ada", [("first_name", "Ada".into()), ("age", 36.into())])
         .expect("a valid write");
     a.tag("ada", "vip", now).expect("a valid tag");
-    a.upsert("bob", [("country", "DK".into())]).expect("a valid write");
+    a.upsert("bob", [("country", "DK".into())])
+        .expect("a valid write");
     let vips = a.predicate(r#"tag "vip""#).expect("a valid predicate");
     a.define_segment("vips", vips).expect("a valid segment");
     a

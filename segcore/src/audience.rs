@@ -18,6 +18,7 @@ use crate::profile::{Consent, Event, Profile};
 use crate::reference::Reference;
 use crate::reverse::{Reverse, ReverseStats};
 use crate::schema::{check_name, Schema};
+use crate::storage::{Attached, Record};
 use crate::store::Store;
 use crate::suggest::nearest;
 use crate::validate::validate;
@@ -60,6 +61,8 @@ pub struct Audience {
     pub(crate) decisions: std::collections::BTreeMap<String, Compiled>,
     /// The catalog indexed for `segments_of`, built on first use after a catalog change.
     pub(crate) reverse: OnceLock<Arc<Reverse>>,
+    /// The directory and journal of a durable audience (`Audience::open`).
+    pub(crate) durable: Attached,
 }
 
 impl Default for Audience {
@@ -80,6 +83,7 @@ impl Audience {
             feed: Feed::default(),
             reverse: OnceLock::new(),
             decisions: Default::default(),
+            durable: Attached::default(),
         }
     }
 
@@ -100,8 +104,14 @@ impl Audience {
 
     /// Changes the time zone used for calendar periods and civil-time literals.
     pub fn set_time_zone(&mut self, name: &str) -> Result<()> {
+        let frame = self.journal_frame(|| Record::TimeZone {
+            name: name.to_owned(),
+        })?;
         self.time_zone = TimeZone::get(name).map_err(|_| {
-            let known: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+            // Listing the zone database reads a directory tree: once per process is enough.
+            static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
+            let known =
+                KNOWN.get_or_init(|| jiff::tz::db().available().map(|n| n.to_string()).collect());
             Error::UnknownName {
                 kind: NameKind::TimeZone,
                 name: name.to_owned(),
@@ -109,7 +119,7 @@ impl Audience {
             }
         })?;
         self.restart_live();
-        Ok(())
+        self.journal_commit(frame)
     }
 
     /// The IANA name of the audience's time zone (`UTC` by default).
@@ -151,27 +161,50 @@ impl Audience {
 
     /// Declares an attribute's type before any value is written.
     pub fn declare_attribute(&mut self, name: &str, ty: AttrType) -> Result<()> {
-        self.schema.declare_attribute(name, ty)
+        let frame = self.journal_frame(|| Record::DeclareAttribute {
+            name: name.to_owned(),
+            ty,
+        })?;
+        self.schema.declare_attribute(name, ty)?;
+        self.journal_commit(frame)
     }
 
     /// Declares an event name, so segments can refer to it before it first happens.
     pub fn declare_event(&mut self, name: &str) -> Result<()> {
-        self.schema.declare_event(name)
+        let frame = self.journal_frame(|| Record::DeclareEvent {
+            name: name.to_owned(),
+        })?;
+        self.schema.declare_event(name)?;
+        self.journal_commit(frame)
     }
 
     /// Declares a property (or numeric value) of an event, a string or a number.
     pub fn declare_event_property(&mut self, event: &str, key: &str, ty: AttrType) -> Result<()> {
-        self.schema.declare_event_property(event, key, ty)
+        let frame = self.journal_frame(|| Record::DeclareEventProperty {
+            event: event.to_owned(),
+            key: key.to_owned(),
+            ty,
+        })?;
+        self.schema.declare_event_property(event, key, ty)?;
+        self.journal_commit(frame)
     }
 
     /// Declares a tag namespace (the `interest` of `interest:outdoor`).
     pub fn declare_tag_namespace(&mut self, namespace: &str) -> Result<()> {
-        self.schema.declare_tag_namespace(namespace)
+        let frame = self.journal_frame(|| Record::DeclareTagNamespace {
+            namespace: namespace.to_owned(),
+        })?;
+        self.schema.declare_tag_namespace(namespace)?;
+        self.journal_commit(frame)
     }
 
     /// Declares a consent channel beyond the built-in `email`, `sms` and `push`.
     pub fn declare_channel(&mut self, channel: &str) -> Result<()> {
-        self.schema.declare_channel(channel)
+        let frame = self.journal_frame(|| Record::DeclareChannel {
+            channel: channel.to_owned(),
+        })?;
+        self.schema.declare_channel(channel)?;
+        self.journal_commit(frame)
     }
 
     // ---- writes ----
@@ -185,16 +218,15 @@ impl Audience {
         I: IntoIterator<Item = (K, Value)>,
     {
         self.room()?;
-        self.upsert_now(id, attributes)
+        let attributes: Vec<(K, Value)> = attributes.into_iter().collect();
+        let frame = self.journal_frame(|| Record::upsert(id, &attributes))?;
+        let slot = self.upsert_now(id, attributes)?;
+        self.journal_commit(frame)?;
+        Ok(slot)
     }
 
-    fn upsert_now<K, I>(&mut self, id: &str, attributes: I) -> Result<u32>
-    where
-        K: AsRef<str>,
-        I: IntoIterator<Item = (K, Value)>,
-    {
+    fn upsert_now<K: AsRef<str>>(&mut self, id: &str, attributes: Vec<(K, Value)>) -> Result<u32> {
         check_name(id, "a profile id")?;
-        let attributes: Vec<(K, Value)> = attributes.into_iter().collect();
         for (i, (name, value)) in attributes.iter().enumerate() {
             let name = name.as_ref();
             check_name(name, "an attribute name")?;
@@ -245,11 +277,14 @@ impl Audience {
         }
         check_instant(at, "the tags' time")?;
         self.room()?;
+        let attributes: Vec<(K, Value)> = attributes.into_iter().collect();
+        let frame = self.journal_frame(|| Record::upsert_tagged(id, &attributes, tags, at))?;
         let slot = self.upsert_now(id, attributes)?;
         for tag in tags {
             // Checked above, and the id by `upsert`: this cannot fail.
             self.tag_now(id, tag, at)?;
         }
+        self.journal_commit(frame)?;
         Ok(slot)
     }
 
@@ -257,9 +292,14 @@ impl Audience {
     pub fn unset(&mut self, id: &str, attribute: &str) -> Result<bool> {
         let slot = self.existing(id)?;
         self.room()?;
+        let frame = self.journal_frame(|| Record::Unset {
+            id: id.to_owned(),
+            attribute: attribute.to_owned(),
+        })?;
         let had = self.store.attribute(slot, attribute).is_some();
         self.store.set_attribute(slot, attribute, None);
         self.notify(slot, false, Change::Attributes(&[attribute]));
+        self.journal_commit(frame)?;
         Ok(had)
     }
 
@@ -267,7 +307,13 @@ impl Audience {
     /// the time it was first added. A namespaced tag (`interest:outdoor`) makes its namespace known.
     pub fn tag(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
         self.room()?;
-        self.tag_now(id, tag, at)
+        let frame = self.journal_frame(|| Record::Tag {
+            id: id.to_owned(),
+            tag: tag.to_owned(),
+            at: at.into(),
+        })?;
+        self.tag_now(id, tag, at)?;
+        self.journal_commit(frame)
     }
 
     fn tag_now(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
@@ -288,8 +334,13 @@ impl Audience {
     pub fn untag(&mut self, id: &str, tag: &str) -> Result<bool> {
         let slot = self.existing(id)?;
         self.room()?;
+        let frame = self.journal_frame(|| Record::Untag {
+            id: id.to_owned(),
+            tag: tag.to_owned(),
+        })?;
         let had = self.store.remove_tag(slot, tag);
         self.notify(slot, false, Change::Tag(tag));
+        self.journal_commit(frame)?;
         Ok(had)
     }
 
@@ -319,6 +370,7 @@ impl Audience {
                 )));
             }
         }
+        let frame = self.journal_frame(|| Record::track(id, &event))?;
         self.schema.declare_event(&event.name)?;
         for (key, value) in &event.properties {
             self.schema
@@ -328,7 +380,7 @@ impl Audience {
         let slot = self.store.slot_or_insert(id);
         self.store.insert_event(slot, &event);
         self.notify(slot, created, Change::Event(&event.name));
-        Ok(())
+        self.journal_commit(frame)
     }
 
     /// Records a consent decision on a channel, creating the profile if it is new. A decision
@@ -343,30 +395,42 @@ impl Audience {
         check_name(id, "a profile id")?;
         check_instant(at, "the consent's time")?;
         self.room()?;
+        let frame = self.journal_frame(|| Record::Consent {
+            id: id.to_owned(),
+            channel: channel.to_owned(),
+            granted,
+            at: at.into(),
+        })?;
         self.schema.declare_channel(channel)?;
         let created = self.store.slot(id).is_none();
         let slot = self.store.slot_or_insert(id);
         self.store
             .set_consent(slot, channel, Consent { granted, at });
         self.notify(slot, created, Change::Consent(channel));
-        Ok(())
+        self.journal_commit(frame)
     }
 
     /// Forgets a profile: its attributes, tags, events and consent are dropped, and it is no
     /// longer counted or matched. Returns whether it existed. A later write with the same id
     /// starts a new, empty profile.
     ///
-    /// Erasing is never refused: with live membership on, the profile leaves its segments even
-    /// when the transition queue is full (the queue then holds more than its capacity).
-    pub fn erase(&mut self, id: &str) -> bool {
+    /// Erasing is never refused by live membership: the profile leaves its segments even
+    /// when the transition queue is full (the queue then holds more than its capacity). On a
+    /// durable audience the erasure is journaled like any write (an [`Error::Io`] if the
+    /// journal has failed); the profile's data leaves the directory at the next
+    /// [`Audience::compact`].
+    pub fn erase(&mut self, id: &str) -> Result<bool> {
         let Some(slot) = self.store.slot(id) else {
-            return false;
+            return Ok(false);
         };
+        let frame = self.journal_frame(|| Record::Erase { id: id.to_owned() })?;
         if let Some(live) = self.live.as_mut() {
             let left = live.on_erase(slot, id);
             self.feed.push(left);
         }
-        self.store.erase(id)
+        self.store.erase(id);
+        self.journal_commit(frame)?;
+        Ok(true)
     }
 
     pub(crate) fn existing_slot(&self, id: &str) -> Result<u32> {
@@ -425,10 +489,14 @@ impl Audience {
     pub fn define_segment(&mut self, name: &str, predicate: Predicate) -> Result<()> {
         check_name(name, "a segment name")?;
         self.validate(&predicate)?;
+        let frame = self.journal_frame(|| Record::DefineSegment {
+            name: name.to_owned(),
+            text: predicate.to_string(),
+        })?;
         self.catalog.define(name, predicate)?;
         self.reverse = OnceLock::new();
         self.track_live(name);
-        Ok(())
+        self.journal_commit(frame)
     }
 
     /// Removes a named segment; refused while other segments refer to it.
@@ -441,11 +509,15 @@ impl Audience {
                 used_by: deciders,
             });
         }
+        let frame = self.journal_frame(|| Record::RemoveSegment {
+            name: name.to_owned(),
+        })?;
         let removed = self.catalog.remove(name)?;
         self.reverse = OnceLock::new();
         if let Some(live) = self.live.as_mut() {
             live.untrack(name);
         }
+        self.journal_commit(frame)?;
         Ok(removed)
     }
 

@@ -201,6 +201,26 @@ pub enum Error {
         message: String,
     },
 
+    /// A file was written in a format version this code cannot read.
+    #[error("unsupported {file} version: expected {expected}, found {found}")]
+    Version {
+        /// What kind of file (`audience image`, `journal`).
+        file: String,
+        /// The versions this code reads.
+        expected: String,
+        /// The version the file holds.
+        found: String,
+    },
+
+    /// A durable directory is open for writing in another process (or elsewhere in this one).
+    #[error("{path} is locked by {}", .pid.map_or_else(|| "another process".to_owned(), |p| format!("process {p}")))]
+    Locked {
+        /// The directory.
+        path: String,
+        /// The process holding it, when its lock file names one.
+        pid: Option<u32>,
+    },
+
     /// A message template does not compile, or failed while rendering.
     #[error("template error at line {line}, column {column}: {message}")]
     Template {
@@ -238,7 +258,7 @@ pub enum Error {
 impl Error {
     /// A stable snake_case name for the kind of error, the same in every binding:
     /// `parse`, `json`, `unknown_name`, `schema`, `type`, `invalid_value`, `too_deep`,
-    /// `cycle`, `segment_in_use`, `corrupt`, `io`, `template`, `not_live`, `clock_backwards` or
+    /// `cycle`, `segment_in_use`, `corrupt`, `io`, `version`, `locked`, `template`, `not_live`, `clock_backwards` or
     /// `queue_full`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -253,6 +273,8 @@ impl Error {
             Error::SegmentInUse { .. } => "segment_in_use",
             Error::Corrupt(_) => "corrupt",
             Error::Io { .. } => "io",
+            Error::Version { .. } => "version",
+            Error::Locked { .. } => "locked",
             Error::Template { .. } => "template",
             Error::NotLive => "not_live",
             Error::ClockBackwards { .. } => "clock_backwards",

@@ -8,17 +8,26 @@ pub(crate) fn nearest<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
     let lower = name.to_lowercase();
+    let length = lower.chars().count();
+    let limit = (name.chars().count() / 3).max(1);
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        if c.to_lowercase() == lower {
+        let candidate = c.to_lowercase();
+        if candidate == lower {
             return Some(c.to_owned());
         }
-        let d = strsim::damerau_levenshtein(&lower, &c.to_lowercase());
+        // The distance is at least the difference in length: skip what cannot be close
+        // enough or beat the best so far (it keeps a long mistyped name from costing a
+        // full comparison with every candidate).
+        let floor = length.abs_diff(candidate.chars().count());
+        if floor > limit || best.is_some_and(|(bd, _)| floor >= bd) {
+            continue;
+        }
+        let d = strsim::damerau_levenshtein(&lower, &candidate);
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
-    let limit = (name.chars().count() / 3).max(1);
     best.filter(|(d, _)| *d <= limit).map(|(_, c)| c.to_owned())
 }
 

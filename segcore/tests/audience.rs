@@ -234,8 +234,8 @@ fn an_erased_profile_is_gone() {
     a.upsert("bob", [("country", Value::from("SE"))]).unwrap();
     a.tag("ada", "vip", now()).unwrap();
     a.track("ada", Event::new("purchase", now())).unwrap();
-    assert!(a.erase("ada"));
-    assert!(!a.erase("ada"));
+    assert!(a.erase("ada").unwrap());
+    assert!(!a.erase("ada").unwrap());
     assert_eq!(a.len(), 1);
     assert!(a.profile("ada").is_none());
     let se = a.predicate(r#"country == "SE""#).unwrap();

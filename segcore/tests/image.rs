@@ -24,7 +24,7 @@ fn the_sample_shop_round_trips() {
         a.predicate("segment se and did purchase").unwrap(),
     )
     .unwrap();
-    a.erase("c0000007");
+    a.erase("c0000007").unwrap();
     let bytes = a.to_bytes();
     let b = Audience::from_bytes(&bytes).unwrap();
     assert_eq!(b.len(), a.len());
@@ -93,9 +93,9 @@ fn version_1_images_still_load() {
     assert_eq!(a.members(&vip_adults, now).unwrap(), ["ada"]);
     assert_eq!(a.len(), 2);
     assert_eq!(a.decision_names().count(), 0);
-    // Written again, it is a version-2 image that reads back the same.
+    // Written again, it is a version-3 image that reads back the same.
     let again = a.to_bytes();
-    assert_eq!(&again[..8], b"SEGCORE2");
+    assert_eq!(&again[..8], b"SEGCORE\0");
     assert_eq!(
         Audience::from_bytes(&again)
             .unwrap()
@@ -103,6 +103,29 @@ fn version_1_images_still_load() {
             .unwrap(),
         ["ada"]
     );
+}
+
+/// Version 2 images (one postcard body, with decisions) still load:
+/// `testdata/images/v2-small.bin` was written by the version-2 code.
+#[test]
+fn version_2_images_still_load() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/images/v2-small.bin"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"SEGCORE2");
+    let a = Audience::from_bytes(&bytes).unwrap();
+    let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    assert_eq!(
+        a.members(&segcore::Predicate::segment("vip_adults"), now)
+            .unwrap(),
+        ["ada"]
+    );
+    assert_eq!(a.decision_names().collect::<Vec<_>>(), ["hero"]);
+    assert_eq!(a.decide("ada", "hero", now).unwrap().variant, "a");
+    let again = Audience::from_bytes(&a.to_bytes()).unwrap();
+    assert_eq!(again.to_bytes(), a.to_bytes());
 }
 
 #[test]
@@ -149,7 +172,12 @@ fn checksummed_nonsense_is_refused_too() {
         .unwrap();
     let good = a.to_bytes();
     // The definition's text, 55 parentheses deep (the limit is 48), in the same framing.
-    let body = &good[12..];
+    let segments = sections(&good)
+        .into_iter()
+        .find(|(tag, _)| tag == b"SEGS")
+        .unwrap()
+        .1;
+    let body = &segments[..];
     let text = b"consent email";
     let at = body
         .windows(text.len())
@@ -165,8 +193,41 @@ fn checksummed_nonsense_is_refused_too() {
     hostile.push(u8::try_from(nested.len()).unwrap());
     hostile.extend_from_slice(nested.as_bytes());
     hostile.extend_from_slice(&body[at + text.len()..]);
-    let e = Audience::from_bytes(&seal(&hostile)).unwrap_err();
+    let e = Audience::from_bytes(&reseal(&good, b"SEGS", &hostile)).unwrap_err();
     assert!(matches!(e.kind(), "parse" | "too_deep"), "{e}");
+}
+
+/// The sections of a version-3 image (docs/format.md), read independently of the crate.
+fn sections(image: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+    let count = u32::from_le_bytes(image[16..20].try_into().unwrap());
+    let mut at = 24;
+    (0..count)
+        .map(|_| {
+            let tag: [u8; 4] = image[at..at + 4].try_into().unwrap();
+            let len = u64::from_le_bytes(image[at + 4..at + 12].try_into().unwrap()) as usize;
+            let payload = image[at + 16..at + 16 + len].to_vec();
+            at += 16 + len;
+            (tag, payload)
+        })
+        .collect()
+}
+
+/// A version-3 image with one section's payload replaced, every checksum made right again.
+fn reseal(image: &[u8], tag: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut out = image[..24].to_vec();
+    for (t, p) in sections(image) {
+        let p = if &t == tag { payload.to_vec() } else { p };
+        let length = (p.len() as u64).to_le_bytes();
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&t);
+        crc.update(&length);
+        crc.update(&p);
+        out.extend_from_slice(&t);
+        out.extend_from_slice(&length);
+        out.extend_from_slice(&crc.finalize().to_le_bytes());
+        out.extend_from_slice(&p);
+    }
+    out
 }
 
 proptest! {

@@ -345,7 +345,7 @@ fn a_full_queue_refuses_writes_and_applies_nothing() {
         .unwrap();
     assert_eq!(moved.len(), 1);
     // Erasing is never refused: p1 leaves even though the queue is full.
-    assert!(a.erase("p1"));
+    assert!(a.erase("p1").unwrap());
     assert_eq!(a.queued_transitions(), 3);
     let drained = a.drain_transitions();
     let text: Vec<String> = drained.iter().map(|t| t.to_string()).collect();

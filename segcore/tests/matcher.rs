@@ -571,7 +571,7 @@ proptest! {
                     let _ = a.upsert(&id, [("latitude", Value::Number(lat))]);
                 }
                 _ => {
-                    a.erase(&id);
+                    a.erase(&id).unwrap();
                 }
             }
         }

@@ -25,6 +25,7 @@ from ._errors import (
     CorruptError,
     CycleError,
     InvalidValueError,
+    LockedError,
     NotLiveError,
     ParseError,
     QueueFullError,
@@ -35,6 +36,7 @@ from ._errors import (
     TemplateError,
     TooDeepError,
     UnknownNameError,
+    VersionError,
 )
 from ._segcore import Audience as _NativeAudience
 from ._segcore import SAMPLE_NOW, Predicate, Transition, __version__, holdout_fraction
@@ -263,7 +265,9 @@ __all__ = [
     "CycleError",
     "SegmentInUseError",
     "CorruptError",
+    "VersionError",
     "StorageError",
+    "LockedError",
     "TemplateError",
     "NotLiveError",
     "ClockBackwardsError",

@@ -72,7 +72,16 @@ class SegmentInUseError(SegcoreError, ValueError):
 
 
 class CorruptError(SegcoreError, ValueError):
-    """Bytes that are not an intact audience image."""
+    """Bytes that are not an intact audience image, or a durable directory whose files are
+    damaged beyond a torn journal tail."""
+
+
+class VersionError(CorruptError):
+    """A file written in a format version this build cannot read; ``expected`` and ``found``
+    name the versions."""
+
+    expected: str
+    found: str
 
 
 class StorageError(SegcoreError, OSError):
@@ -80,6 +89,12 @@ class StorageError(SegcoreError, OSError):
     but is damaged is a ``CorruptError`` instead."""
 
     path: str
+
+
+class LockedError(StorageError):
+    """A durable directory another writer holds open: ``pid`` is that process (or None)."""
+
+    pid: int | None
 
 
 class TemplateError(SegcoreError, ValueError):
@@ -118,7 +133,9 @@ __all__ = [
     "CycleError",
     "SegmentInUseError",
     "CorruptError",
+    "VersionError",
     "StorageError",
+    "LockedError",
     "TemplateError",
     "NotLiveError",
     "ClockBackwardsError",

@@ -144,10 +144,7 @@ impl Audience {
                 granted,
                 at,
             } => self.set_consent(&id, &channel, granted, at),
-            Write::Erase { id } => {
-                self.erase(&id);
-                Ok(())
-            }
+            Write::Erase { id } => self.erase(&id).map(drop),
         };
         let taken = self.feed.end_taking();
         done.map(|()| taken)

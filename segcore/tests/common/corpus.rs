@@ -56,7 +56,7 @@ pub fn load(file: &Json) -> Audience {
         }
     }
     for id in file["erase"].as_array().into_iter().flatten() {
-        assert!(audience.erase(id.as_str().unwrap()));
+        assert!(audience.erase(id.as_str().unwrap()).unwrap());
     }
     for s in file["segments"].as_array().into_iter().flatten() {
         let p = audience.predicate(s["text"].as_str().unwrap()).unwrap();

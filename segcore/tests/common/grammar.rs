@@ -415,10 +415,13 @@ pub fn evaluate_at(audience: &Audience, text: &str, now: Timestamp, image: bool)
         audience.explain(&parsed, now).unwrap().root.actual,
         expected.len() as u64
     );
-    for id in ["ada", "bob", "cyd", "dee"] {
-        let is_member = expected.contains(&audience.slot(id).unwrap());
+    for id in probe_ids() {
+        let Some(slot) = audience.slot(&id) else {
+            continue;
+        };
+        let is_member = expected.contains(&slot);
         assert_eq!(
-            audience.matches(id, &parsed, now).unwrap(),
+            audience.matches(&id, &parsed, now).unwrap(),
             is_member,
             "matches({id}): {text} at {now}"
         );
@@ -431,12 +434,131 @@ pub fn evaluate_at(audience: &Audience, text: &str, now: Timestamp, image: bool)
         let reloaded = Audience::from_bytes(&defined.to_bytes()).expect("the image loads");
         let named = segcore::Predicate::segment("fuzzed");
         assert_eq!(reloaded.member_slots(&named, now).unwrap(), expected);
-        for id in ["ada", "bob", "cyd", "dee"] {
-            let is_member = expected.contains(&audience.slot(id).unwrap());
-            let of = defined.segments_of(id, now).unwrap();
+        for id in probe_ids() {
+            let Some(slot) = audience.slot(&id) else {
+                continue;
+            };
+            let is_member = expected.contains(&slot);
+            let of = defined.segments_of(&id, now).unwrap();
             assert_eq!(of.contains(&"fuzzed".to_owned()), is_member, "{text}");
         }
     }
+}
+
+/// The ids of both audiences: the edge audience's four and the random one's.
+fn probe_ids() -> impl Iterator<Item = String> {
+    ["ada", "bob", "cyd", "dee"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((0..RANDOM_PROFILES).map(|i| format!("p{i}")))
+}
+
+/// The most profiles [`random_audience`] makes.
+const RANDOM_PROFILES: usize = 12;
+
+/// Instants near the edges the language cares about: the first and last, the ordinary `now`
+/// and a nanosecond either side, window starts, daylight-saving shifts.
+const INSTANTS: &[&str] = &[
+    "2024-03-31T12:00:00Z",
+    "2024-03-31T11:59:59.999999999Z",
+    "2024-03-31T12:00:00.000000001Z",
+    "2024-03-24T12:00:00Z",
+    "2024-03-01T00:00:00+01:00",
+    "2024-03-31T00:59:59Z",
+    "2024-03-31T01:00:00Z",
+    "2024-10-27T00:30:00Z",
+    "2024-02-29T23:00:00Z",
+    "2023-12-31T23:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-30T22:00:00.999999999Z",
+];
+
+/// A random audience on the edge audience's schema, driven by bytes: up to
+/// [`RANDOM_PROFILES`] profiles with values from edge pools, tags, events and consent at
+/// edge instants, then some erasures, untags and unsets, and the same two segments.
+pub fn random_audience(bytes: &[u8]) -> Audience {
+    let mut c = Choices::new(bytes);
+    let mut a = Audience::with_time_zone("Europe/Stockholm").unwrap();
+    use segcore::AttrType::{List, Number, Timestamp as Time};
+    for (name, ty) in [
+        ("age", Number),
+        ("country", segcore::AttrType::String),
+        ("name", segcore::AttrType::String),
+        ("signup", Time),
+        ("interests", List),
+        ("latitude", Number),
+        ("longitude", Number),
+    ] {
+        a.declare_attribute(name, ty).unwrap();
+    }
+    for e in ["purchase", "view"] {
+        a.declare_event_property(e, "amount", Number).unwrap();
+        a.declare_event_property(e, "category", segcore::AttrType::String)
+            .unwrap();
+    }
+    a.declare_tag_namespace("interest").unwrap();
+    a.declare_channel("sms").unwrap();
+    let instant = |c: &mut Choices<'_>| -> Timestamp { c.pick(INSTANTS).parse().unwrap() };
+    let numbers = [
+        -0.0, 0.0, 0.5, 17.0, 18.0, 36.0, -1.0, 1e308, -1e308, 90.0, 1000.0,
+    ];
+    let strings = ["SE", "", "é", "Ada", "ΣΑΣ", "🎉", "a\"b"];
+    let profiles = 1 + c.below(RANDOM_PROFILES);
+    for i in 0..profiles {
+        let id = format!("p{i}");
+        let mut attrs: Vec<(&str, Value)> = Vec::new();
+        let present = c.byte();
+        if present & 1 != 0 {
+            attrs.push(("age", c.pick(&numbers).into()));
+        }
+        if present & 2 != 0 {
+            attrs.push(("country", c.pick(&strings).into()));
+        }
+        if present & 4 != 0 {
+            attrs.push(("name", c.pick(&strings).into()));
+        }
+        if present & 8 != 0 {
+            attrs.push(("signup", Value::Timestamp(instant(&mut c))));
+        }
+        if present & 16 != 0 {
+            let n = c.below(3);
+            let items: Vec<String> = (0..n).map(|_| c.pick(&strings).to_owned()).collect();
+            attrs.push(("interests", Value::List(items)));
+        }
+        if present & 32 != 0 {
+            attrs.push(("latitude", c.pick(&[59.33, 90.0, -91.0, 0.0]).into()));
+            attrs.push(("longitude", c.pick(&[18.07, 180.0, -1000.0, 0.0]).into()));
+        }
+        a.upsert(&id, attrs).unwrap();
+        for _ in 0..c.below(3) {
+            let tag = c.pick(&["vip", "interest:x", "interest:y", "new"]);
+            a.tag(&id, tag, instant(&mut c)).unwrap();
+        }
+        for _ in 0..c.below(6) {
+            let event = Event::new(c.pick(&["purchase", "view"]), instant(&mut c))
+                .value("amount", c.pick(&numbers))
+                .property("category", c.pick(&strings));
+            a.track(&id, event).unwrap();
+        }
+        if present & 64 != 0 {
+            let granted = c.byte() & 1 == 0;
+            a.set_consent(&id, c.pick(&["email", "sms"]), granted, instant(&mut c))
+                .unwrap();
+        }
+    }
+    for _ in 0..c.below(3) {
+        let id = format!("p{}", c.below(profiles));
+        match c.below(3) {
+            0 => drop(a.erase(&id).unwrap()),
+            1 => drop(a.untag(&id, "vip")),
+            _ => drop(a.unset(&id, "age")),
+        }
+    }
+    let base = a.predicate("tag \"vip\"").unwrap();
+    a.define_segment("base", base).unwrap();
+    let derived = a.predicate("segment base or age > 30").unwrap();
+    a.define_segment("derived", derived).unwrap();
+    a
 }
 
 /// [`evaluate_at`] at every one of [`nows`], with the image round trip.

@@ -169,7 +169,14 @@ pub fn id(i: usize) -> String {
 }
 
 pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
-    let mut a = Audience::with_time_zone("Europe/Stockholm").unwrap();
+    let mut a = Audience::new();
+    populate(&mut a, specs, mutations);
+    a
+}
+
+/// What `build` writes, into any audience (an empty durable one, say).
+pub fn populate(a: &mut Audience, specs: &[ProfileSpec], mutations: &[Mutation]) {
+    a.set_time_zone("Europe/Stockholm").unwrap();
     a.declare_attribute("age", AttrType::Number).unwrap();
     a.declare_attribute("country", AttrType::String).unwrap();
     a.declare_attribute("newsletter", AttrType::Bool).unwrap();
@@ -227,7 +234,7 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
         }
     }
     for m in mutations {
-        apply_mutation(&mut a, m);
+        apply_mutation(a, m);
     }
     for (name, text) in [
         ("adults", "age >= 18"),
@@ -237,7 +244,6 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
         let p = a.predicate(text).unwrap();
         a.define_segment(name, p).unwrap();
     }
-    a
 }
 
 /// Applies one mutation; mutations of erased profiles fail with unknown_name or recreate them,
@@ -255,7 +261,7 @@ pub fn apply_mutation(a: &mut Audience, m: &Mutation) {
         Mutation::Tag(i, t) => a.tag(&id(*i), t, days_from_now(-1)),
         Mutation::Consent(i, g, d) => a.set_consent(&id(*i), "email", *g, days_from_now(*d)),
         Mutation::Erase(i) => {
-            a.erase(&id(*i));
+            a.erase(&id(*i)).unwrap();
             Ok(())
         }
         Mutation::Recreate(i, c) => a

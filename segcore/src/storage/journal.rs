@@ -1,0 +1,312 @@
+//! The journal: an append-only file of records after the format header, and the commit
+//! protocol that decides when an appended record is on disk.
+//!
+//! A frame is `length: u32 LE` (the top bit marks a record inside a batch), `crc: u32 LE`
+//! (CRC-32 of the length field and the payload), then the payload. Reading stops at the first
+//! frame that is short, longer than the file or fails its checksum: that is the torn tail of a
+//! crash, and it is cut, together with any batch it leaves unfinished.
+//!
+//! Appends go to a buffer. Whoever needs records on disk first becomes the *leader*: it takes
+//! the buffer, writes and syncs it outside the lock, and wakes everyone whose records it
+//! covered; writers arriving meanwhile wait for the next leader. So concurrent writers share
+//! one fsync (group commit), with no timer: a wait lasts at most two syncs.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+use crate::storage::format::{self, corrupt, Kind};
+use crate::storage::record::Record;
+
+/// The largest record payload: a write past it is refused before it is applied.
+pub(crate) const MAX_RECORD: usize = 64 << 20;
+/// Marks a record that belongs to a batch.
+const IN_BATCH: u32 = 1 << 31;
+/// Length field and checksum.
+const FRAME_HEADER: usize = 8;
+/// Buffered bytes past which an append writes them out (without syncing).
+const BUFFER_LIMIT: usize = 1 << 20;
+
+/// A journal file's header: the format header, whose kind-specific field is the generation,
+/// the number of the snapshot this journal continues.
+pub(crate) fn header(generation: u32) -> [u8; format::HEADER_LEN] {
+    format::header(Kind::Journal, generation)
+}
+
+/// One encoded frame, ready to append.
+pub(crate) fn frame(record: &Record, in_batch: bool) -> Result<Vec<u8>> {
+    let payload = record.encode();
+    if payload.len() > MAX_RECORD {
+        return Err(Error::InvalidValue(format!(
+            "the write takes {} bytes in the journal; at most {MAX_RECORD} are allowed",
+            payload.len()
+        )));
+    }
+    let length = payload.len() as u32 | if in_batch { IN_BATCH } else { 0 };
+    let mut out = Vec::with_capacity(FRAME_HEADER + payload.len());
+    out.extend_from_slice(&length.to_le_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&length.to_le_bytes());
+    crc.update(&payload);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// What reading a journal found.
+pub(crate) struct Scan {
+    /// Where the intact records end: the file is cut here.
+    pub(crate) end: usize,
+    /// Records applied.
+    pub(crate) records: u64,
+}
+
+/// Reads a journal's records in order and hands each complete unit (a standalone record, or
+/// a whole batch) to `apply`. Returns where the intact part ends.
+pub(crate) fn scan(bytes: &[u8], mut apply: impl FnMut(Record) -> Result<()>) -> Result<Scan> {
+    format::read_header(Kind::Journal, bytes)?;
+    let mut at = format::HEADER_LEN;
+    let mut end = at;
+    let mut records = 0u64;
+    // The open batch: where it starts, and its records so far.
+    let mut batch: Option<(usize, Vec<Record>)> = None;
+    while let Some((record, in_batch, next)) = read_frame(bytes, at)? {
+        match (in_batch, &mut batch) {
+            (false, Some(_)) => {
+                return Err(corrupt(format!(
+                    "journal offset {at}: a record outside the batch that is still open"
+                )))
+            }
+            (false, None) => {
+                replay_one(record, at, &mut apply)?;
+                records += 1;
+                end = next;
+            }
+            (true, open) => {
+                let (_, pending) = open.get_or_insert_with(|| (at, Vec::new()));
+                if let Record::EndBatch = record {
+                    let (start, pending) = batch.take().unwrap_or((at, Vec::new()));
+                    for r in pending {
+                        replay_one(r, start, &mut apply)?;
+                        records += 1;
+                    }
+                    end = next;
+                } else {
+                    pending.push(record);
+                }
+            }
+        }
+        at = next;
+    }
+    Ok(Scan { end, records })
+}
+
+fn replay_one(
+    record: Record,
+    at: usize,
+    apply: &mut impl FnMut(Record) -> Result<()>,
+) -> Result<()> {
+    apply(record).map_err(|e| {
+        corrupt(format!(
+            "journal offset {at}: a journaled write is refused on replay: {e}"
+        ))
+    })
+}
+
+/// The frame at `at`: its record, whether it is in a batch, and where the next starts; `None`
+/// where the intact part ends (the end of the file, or a torn or damaged frame).
+fn read_frame(bytes: &[u8], at: usize) -> Result<Option<(Record, bool, usize)>> {
+    let Some(head) = bytes.get(at..at + FRAME_HEADER) else {
+        return Ok(None);
+    };
+    let length = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let len = (length & !IN_BATCH) as usize;
+    if len == 0 || len > MAX_RECORD {
+        return Ok(None);
+    }
+    let Some(payload) = bytes.get(at + FRAME_HEADER..at + FRAME_HEADER + len) else {
+        return Ok(None);
+    };
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&head[..4]);
+    hasher.update(payload);
+    if hasher.finalize() != crc {
+        return Ok(None);
+    }
+    // The checksum holds, so the bytes are what was written: failing to decode them is not a
+    // torn write but a record this code does not know, or corruption the checksum missed.
+    let record: Record = postcard::from_bytes(payload)
+        .map_err(|e| corrupt(format!("journal offset {at}: unreadable record: {e}")))?;
+    Ok(Some((
+        record,
+        length & IN_BATCH != 0,
+        at + FRAME_HEADER + len,
+    )))
+}
+
+/// The open journal file, shared by the audience and the [`Commit`]s it hands out.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Signalled when a leader finishes.
+    synced: Condvar,
+}
+
+#[derive(Debug)]
+struct State {
+    file: Arc<File>,
+    path: PathBuf,
+    /// Appended, not yet written to the file.
+    buffer: Vec<u8>,
+    /// Records appended so far (the sequence number of the last one).
+    appended: u64,
+    /// Records on disk.
+    synced: u64,
+    /// Whether a leader is writing and syncing now.
+    syncing: bool,
+    /// The first write or sync failure: every later write is refused.
+    failed: Option<String>,
+}
+
+impl Shared {
+    pub(crate) fn new(file: File, path: PathBuf) -> Arc<Shared> {
+        Arc::new(Shared {
+            state: Mutex::new(State {
+                file: Arc::new(file),
+                path,
+                buffer: Vec::new(),
+                appended: 0,
+                synced: 0,
+                syncing: false,
+                failed: None,
+            }),
+            synced: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refuses writes once the journal has failed: what is in memory is then ahead of disk.
+    pub(crate) fn check(&self) -> Result<()> {
+        let state = self.lock();
+        match &state.failed {
+            Some(why) => Err(failed(&state.path, why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends frames; returns the sequence number that covers them.
+    pub(crate) fn append(&self, frames: &[u8]) -> Result<u64> {
+        let mut state = self.lock();
+        if let Some(why) = &state.failed {
+            return Err(failed(&state.path, why));
+        }
+        state.buffer.extend_from_slice(frames);
+        state.appended += 1;
+        if state.buffer.len() >= BUFFER_LIMIT && !state.syncing {
+            let buffer = std::mem::take(&mut state.buffer);
+            let file = Arc::clone(&state.file);
+            if let Err(e) = (&*file).write_all(&buffer) {
+                state.failed = Some(e.to_string());
+                return Err(failed(&state.path, &e.to_string()));
+            }
+        }
+        Ok(state.appended)
+    }
+
+    /// The sequence number of the last append.
+    pub(crate) fn appended(&self) -> u64 {
+        self.lock().appended
+    }
+
+    /// Returns once every record up to `seq` is written and synced.
+    pub(crate) fn sync_to(&self, seq: u64) -> Result<()> {
+        let mut state = self.lock();
+        loop {
+            if let Some(why) = &state.failed {
+                return Err(failed(&state.path, why));
+            }
+            if state.synced >= seq {
+                return Ok(());
+            }
+            if state.syncing {
+                state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            // Lead: write and sync everything appended so far, outside the lock.
+            state.syncing = true;
+            let target = state.appended;
+            let buffer = std::mem::take(&mut state.buffer);
+            let file = Arc::clone(&state.file);
+            drop(state);
+            let done = (&*file).write_all(&buffer).and_then(|()| file.sync_data());
+            state = self.lock();
+            state.syncing = false;
+            match done {
+                Ok(()) => state.synced = state.synced.max(target),
+                Err(e) => state.failed = Some(e.to_string()),
+            }
+            self.synced.notify_all();
+        }
+    }
+
+    /// Syncs everything appended.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let seq = self.appended();
+        self.sync_to(seq)
+    }
+
+    /// Swaps in a new journal file once everything appended to the old one is on disk.
+    /// Nothing may be appended meanwhile (the caller holds the audience, so no write runs).
+    pub(crate) fn replace_file(&self, file: File, path: PathBuf) -> Result<()> {
+        self.flush()?;
+        let mut state = self.lock();
+        while state.syncing {
+            state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.file = Arc::new(file);
+        state.path = path;
+        Ok(())
+    }
+}
+
+fn failed(path: &Path, why: &str) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: format!(
+            "the journal failed earlier ({why}); writes are refused until the directory is \
+             opened again"
+        ),
+    }
+}
+
+/// A promise that some writes are on disk, from [`Audience::batch`](crate::Audience::batch):
+/// [`Commit::wait`] returns once they are (under the audience's sync policy). Waiting needs no
+/// access to the audience, so a caller that shares the audience behind a lock waits after
+/// releasing it, and concurrent writers share one fsync.
+#[derive(Debug, Clone)]
+#[must_use = "a write is not on disk until its commit has been waited for"]
+pub struct Commit {
+    pub(crate) target: Option<(Arc<Shared>, u64)>,
+}
+
+impl Commit {
+    /// A commit with nothing to wait for (an in-memory audience, or `Sync::Never`).
+    pub(crate) fn done() -> Commit {
+        Commit { target: None }
+    }
+
+    /// Waits until the writes are on disk. [`Error::Io`] if writing or syncing the journal
+    /// failed (the writes are then in memory only, and the audience refuses further writes).
+    pub fn wait(self) -> Result<()> {
+        match self.target {
+            Some((shared, seq)) => shared.sync_to(seq),
+            None => Ok(()),
+        }
+    }
+}

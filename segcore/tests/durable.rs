@@ -1,0 +1,499 @@
+//! Durable directories: every write that returned comes back after reopening, a torn journal
+//! tail is cut and reported, compaction is atomic and forgets erased profiles, a second writer
+//! is locked out, and old directories still open.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{audience_strategy, build, now, populate, valid_predicate};
+use jiff::Timestamp;
+use proptest::prelude::*;
+use segcore::{AttrType, Audience, Decision, Event, Sync};
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("segcore-durable-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// One of every kind of write, declarations and definitions included.
+fn every_kind_of_write(a: &mut Audience) {
+    a.set_time_zone("Europe/Stockholm").unwrap();
+    a.declare_attribute("age", AttrType::Number).unwrap();
+    a.declare_event("refund").unwrap();
+    a.declare_event_property("purchase", "sku", AttrType::String)
+        .unwrap();
+    a.declare_tag_namespace("interest").unwrap();
+    a.declare_channel("whatsapp").unwrap();
+    a.upsert("ada", [("age", 36.into()), ("country", "SE".into())])
+        .unwrap();
+    a.upsert_tagged(
+        "bo",
+        [("age", 17.into())],
+        &["vip".to_owned(), "interest:running".to_owned()],
+        t("2024-05-01T00:00:00Z"),
+    )
+    .unwrap();
+    a.unset("ada", "country").unwrap();
+    a.tag("ada", "vip", t("2024-05-02T00:00:00Z")).unwrap();
+    a.untag("bo", "vip").unwrap();
+    a.track(
+        "ada",
+        Event::new("purchase", t("2024-05-30T10:00:00.123456789Z"))
+            .value("amount", 120.5)
+            .property("sku", "A-1"),
+    )
+    .unwrap();
+    a.set_consent("ada", "email", true, t("2024-01-01T00:00:00Z"))
+        .unwrap();
+    a.upsert("cy", [("age", 50.into())]).unwrap();
+    a.erase("cy").unwrap();
+    a.define_segment("adults", a.predicate("age >= 18").unwrap())
+        .unwrap();
+    a.define_segment("vips", a.predicate(r#"tag "vip""#).unwrap())
+        .unwrap();
+    a.define_segment("gone", a.predicate("did refund").unwrap())
+        .unwrap();
+    a.remove_segment("gone").unwrap();
+    let d = Decision::from_json(
+        r#"{"rules": [{"segment": "vips", "variant": "a"}], "default": "b",
+            "variants": {"a": {"template": "Hej {{ id }}"}, "b": {}}}"#,
+    )
+    .unwrap();
+    a.define_decision("hero", d.clone()).unwrap();
+    a.define_decision("old", d).unwrap();
+    a.remove_decision("old").unwrap();
+}
+
+#[test]
+fn every_write_comes_back_after_reopening() {
+    let dir = scratch("every");
+    let mut memory = Audience::new();
+    every_kind_of_write(&mut memory);
+    let mut durable = Audience::open(&dir).unwrap();
+    every_kind_of_write(&mut durable);
+    // Dropped without close, as a crash would leave it (every write was synced on return).
+    drop(durable);
+
+    let reopened = Audience::open(&dir).unwrap();
+    let report = reopened.open_report().unwrap().clone();
+    assert_eq!(report.records_replayed, 22, "{report}");
+    assert_eq!(report.bytes_cut, 0);
+    assert_eq!(report.generation, 0);
+    assert_eq!(reopened.to_bytes(), memory.to_bytes());
+    assert_eq!(reopened.time_zone(), "Europe/Stockholm");
+    assert_eq!(
+        reopened
+            .members(&segcore::Predicate::segment("vips"), now())
+            .unwrap(),
+        ["ada"]
+    );
+    // Compacted, it is the same audience with an empty journal.
+    reopened.compact().unwrap();
+    assert_eq!(reopened.generation(), Some(1));
+    reopened.close().unwrap();
+    assert_eq!(
+        fs::metadata(dir.join("journal")).unwrap().len(),
+        24,
+        "a fresh journal is its header"
+    );
+    let again = Audience::open(&dir).unwrap();
+    assert_eq!(again.open_report().unwrap().records_replayed, 0);
+    assert_eq!(again.open_report().unwrap().snapshot_profiles, 2);
+    assert_eq!(again.to_bytes(), memory.to_bytes());
+    drop(again);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_refused_write_is_not_journaled() {
+    let dir = scratch("refused");
+    let mut a = Audience::open(&dir).unwrap();
+    a.upsert("ada", [("age", 36.into())]).unwrap();
+    assert_eq!(
+        a.upsert("ada", [("age", "old".into())]).unwrap_err().kind(),
+        "schema"
+    );
+    assert_eq!(a.unset("nobody", "age").unwrap_err().kind(), "unknown_name");
+    assert!(!a.erase("nobody").unwrap());
+    drop(a);
+    let a = Audience::open(&dir).unwrap();
+    assert_eq!(a.open_report().unwrap().records_replayed, 1);
+    drop(a);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_second_writer_is_locked_out_and_told_who_holds_it() {
+    let dir = scratch("lock");
+    let a = Audience::open(&dir).unwrap();
+    let e = Audience::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), "locked");
+    assert!(
+        matches!(e, segcore::Error::Locked { pid: Some(p), .. } if p == std::process::id()),
+        "{e:?}"
+    );
+    assert!(e
+        .to_string()
+        .contains(&format!("process {}", std::process::id())));
+    a.close().unwrap();
+    // Released on close.
+    drop(Audience::open(&dir).unwrap());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Writes `n` single-record events, closes, and returns the journal's bytes.
+fn journal_of_events(dir: &Path, n: usize) -> Vec<u8> {
+    let mut a = Audience::open(dir).unwrap();
+    for i in 0..n {
+        a.track("ada", Event::new("view", now()).value("n", i as f64))
+            .unwrap();
+    }
+    a.close().unwrap();
+    fs::read(dir.join("journal")).unwrap()
+}
+
+#[test]
+fn a_torn_tail_is_cut_at_every_length_and_reported() {
+    let dir = scratch("torn");
+    let full = journal_of_events(&dir, 3);
+    let record = (full.len() - 24) / 3;
+    for keep in (full.len() - record)..full.len() {
+        fs::write(dir.join("journal"), &full[..keep]).unwrap();
+        let a = Audience::open(&dir).unwrap();
+        let report = a.open_report().unwrap();
+        assert_eq!(report.records_replayed, 2, "kept {keep}");
+        assert_eq!(report.bytes_cut as usize, keep - (full.len() - record));
+        assert_eq!(a.profile("ada").unwrap().events.len(), 2);
+        drop(a);
+        // The cut is durable: the file now ends after the second record.
+        assert_eq!(
+            fs::metadata(dir.join("journal")).unwrap().len() as usize,
+            full.len() - record
+        );
+    }
+    // A damaged byte inside the last record is a torn tail too.
+    let mut damaged = full.clone();
+    let last = damaged.len() - 3;
+    damaged[last] ^= 0x40;
+    fs::write(dir.join("journal"), &damaged).unwrap();
+    let a = Audience::open(&dir).unwrap();
+    assert_eq!(a.open_report().unwrap().records_replayed, 2);
+    assert_eq!(a.open_report().unwrap().bytes_cut as usize, record);
+    drop(a);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_batch_is_replayed_whole_or_not_at_all() {
+    let dir = scratch("batch");
+    let mut a = Audience::open(&dir).unwrap();
+    a.upsert("before", [("age", 1.into())]).unwrap();
+    let ((), commit) = a
+        .batch(|a| {
+            a.tag("ada", "vip", now())?;
+            a.track("ada", Event::new("purchase", now()))?;
+            Ok(())
+        })
+        .unwrap();
+    commit.wait().unwrap();
+    a.close().unwrap();
+    let full = fs::read(dir.join("journal")).unwrap();
+    let whole = Audience::open(&dir).unwrap();
+    assert_eq!(whole.open_report().unwrap().records_replayed, 3);
+    assert!(whole.profile("ada").is_some());
+    drop(whole);
+    let first_record = {
+        // The standalone upsert is the first frame; its length is in its first 4 bytes.
+        let len = u32::from_le_bytes(full[24..28].try_into().unwrap()) as usize;
+        24 + 8 + len
+    };
+    // Cut anywhere inside the batch (even just before its end marker): the batch is gone,
+    // the write before it stays.
+    for keep in first_record + 1..full.len() {
+        fs::write(dir.join("journal"), &full[..keep]).unwrap();
+        let a = Audience::open(&dir).unwrap();
+        assert_eq!(a.open_report().unwrap().records_replayed, 1, "kept {keep}");
+        assert_eq!(
+            a.open_report().unwrap().bytes_cut as usize,
+            keep - first_record
+        );
+        assert!(a.profile("ada").is_none(), "kept {keep}");
+        assert!(a.profile("before").is_some());
+        drop(a);
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failed_batch_keeps_and_syncs_what_it_wrote() {
+    let dir = scratch("failed-batch");
+    let mut a = Audience::open(&dir).unwrap();
+    let e = a
+        .batch(|a| {
+            a.upsert("ada", [("age", 36.into())])?;
+            a.upsert("ada", [("age", "old".into())])?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), "schema");
+    drop(a);
+    let a = Audience::open(&dir).unwrap();
+    assert_eq!(a.profile("ada").unwrap().attributes["age"], 36.into());
+    drop(a);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sync_never_keeps_what_flush_wrote() {
+    let dir = scratch("never");
+    let mut a = Audience::open_with(&dir, Sync::Never).unwrap();
+    assert_eq!(a.sync_policy(), Some(Sync::Never));
+    for i in 0..1000 {
+        a.track(&format!("p{i}"), Event::new("view", now()))
+            .unwrap();
+    }
+    a.flush().unwrap();
+    // What was flushed is in the file before the audience is dropped.
+    let on_disk = fs::metadata(dir.join("journal")).unwrap().len();
+    assert!(on_disk > 1000 * 8, "{on_disk}");
+    drop(a);
+    assert_eq!(Audience::open(&dir).unwrap().len(), 1000);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_compaction_stopped_between_its_renames_opens_to_the_same_audience() {
+    let dir = scratch("stale");
+    let mut a = Audience::open(&dir).unwrap();
+    every_kind_of_write(&mut a);
+    let expected = a.to_bytes();
+    let old_journal = fs::read(dir.join("journal")).unwrap();
+    a.compact().unwrap();
+    a.close().unwrap();
+    // As if the process died after renaming the snapshot but before the new journal.
+    fs::write(dir.join("journal"), &old_journal).unwrap();
+    let b = Audience::open(&dir).unwrap();
+    let report = b.open_report().unwrap();
+    assert!(report.stale_journal_replaced, "{report}");
+    assert_eq!(report.records_replayed, 0);
+    assert_eq!(b.to_bytes(), expected);
+    drop(b);
+    // And a temporary file left by an interrupted atomic write is cleaned up.
+    fs::write(dir.join(".snapshot.tmp-99999"), b"half a snapshot").unwrap();
+    drop(Audience::open(&dir).unwrap());
+    assert!(!dir.join(".snapshot.tmp-99999").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every byte of every file in the directory, searched for `needle`.
+fn directory_holds(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let bytes = fs::read(entry.path()).unwrap();
+        if bytes.windows(needle.len()).any(|w| w == needle) {
+            found.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn an_erased_profile_leaves_no_byte_on_disk_after_compaction() {
+    let dir = scratch("forget");
+    let mut a = Audience::open(&dir).unwrap();
+    a.upsert("keeper", [("email", "keeper@example.com".into())])
+        .unwrap();
+    let secrets: [&[u8]; 4] = [
+        b"zq-forgotten-7731",
+        b"forgotten.person@example.org",
+        b"Storgatan 99 secret",
+        b"sku-only-they-bought",
+    ];
+    a.upsert(
+        "zq-forgotten-7731",
+        [
+            ("email", "forgotten.person@example.org".into()),
+            ("address", "Storgatan 99 secret".into()),
+        ],
+    )
+    .unwrap();
+    a.tag("zq-forgotten-7731", "vip", now()).unwrap();
+    a.track(
+        "zq-forgotten-7731",
+        Event::new("purchase", now()).property("sku", "sku-only-they-bought"),
+    )
+    .unwrap();
+    a.compact().unwrap();
+    for s in secrets {
+        assert!(!directory_holds(&dir, s).is_empty(), "written at first");
+    }
+    a.erase("zq-forgotten-7731").unwrap();
+    // Until compaction the journal and snapshot still hold them (docs/format.md says so).
+    assert!(!directory_holds(&dir, secrets[0]).is_empty());
+    a.compact().unwrap();
+    for s in secrets {
+        assert_eq!(
+            directory_holds(&dir, s),
+            Vec::<String>::new(),
+            "{}",
+            String::from_utf8_lossy(s)
+        );
+    }
+    assert!(!directory_holds(&dir, b"keeper@example.com").is_empty());
+    drop(a);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn damaged_directories_are_typed_errors() {
+    let dir = scratch("damaged");
+    drop(Audience::open(&dir).unwrap());
+    let snapshot = fs::read(dir.join("snapshot")).unwrap();
+    let journal = fs::read(dir.join("journal")).unwrap();
+
+    // A journal from a newer format.
+    let mut future = journal.clone();
+    future[14..16].copy_from_slice(&9u16.to_le_bytes());
+    future[12..14].copy_from_slice(&9u16.to_le_bytes());
+    let crc = crc32fast::hash(&future[..20]);
+    future[20..24].copy_from_slice(&crc.to_le_bytes());
+    fs::write(dir.join("journal"), &future).unwrap();
+    let e = Audience::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), "version", "{e}");
+    assert!(e.to_string().contains("expected 3 to 3, found 9"), "{e}");
+
+    // A snapshot cut short, or any byte of it flipped.
+    fs::write(dir.join("journal"), &journal).unwrap();
+    for cut in [0, 5, 24, snapshot.len() - 1] {
+        fs::write(dir.join("snapshot"), &snapshot[..cut]).unwrap();
+        assert_eq!(Audience::open(&dir).unwrap_err().kind(), "corrupt");
+    }
+    for i in 0..snapshot.len() {
+        let mut bad = snapshot.clone();
+        bad[i] ^= 0x01;
+        fs::write(dir.join("snapshot"), &bad).unwrap();
+        let e = Audience::open(&dir).unwrap_err();
+        assert!(matches!(e.kind(), "corrupt" | "version"), "byte {i}: {e}");
+    }
+    // A journal with no snapshot, and a journal ahead of its snapshot.
+    fs::remove_file(dir.join("snapshot")).unwrap();
+    assert!(Audience::open(&dir)
+        .unwrap_err()
+        .to_string()
+        .contains("no snapshot"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `testdata/durable/v3-small` was written by this format's first code: a snapshot of
+/// generation 1 and a journal after it. Opened from a copy (opening takes its lock), it must
+/// read the same forever.
+#[test]
+fn the_version_3_fixture_directory_still_opens() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/durable/v3-small");
+    let dir = scratch("fixture");
+    fs::create_dir_all(&dir).unwrap();
+    for name in ["snapshot", "journal"] {
+        fs::copy(fixture.join(name), dir.join(name)).unwrap();
+    }
+    let a = Audience::open(&dir).unwrap();
+    let report = a.open_report().unwrap();
+    assert_eq!(
+        (
+            report.generation,
+            report.snapshot_profiles,
+            report.records_replayed
+        ),
+        (1, 2, 4)
+    );
+    assert_eq!(a.time_zone(), "Europe/Stockholm");
+    let at = t("2024-06-01T00:00:00Z");
+    assert_eq!(
+        a.members(&segcore::Predicate::segment("vips"), at).unwrap(),
+        ["ada", "bo"]
+    );
+    assert_eq!(
+        a.members(&a.predicate("did purchase").unwrap(), at)
+            .unwrap(),
+        ["ada"]
+    );
+    assert_eq!(a.decide("bo", "hero", at).unwrap().variant, "a");
+    assert!(a.profile("cy").is_none(), "erased in the journal");
+    drop(a);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// How `testdata/durable/v3-small` was written (run with `--ignored` and
+/// `SEGCORE_FIXTURE_DIR` set to make a fixture for a new format version).
+#[test]
+#[ignore]
+fn write_the_fixture_directory() {
+    let dir = PathBuf::from(std::env::var("SEGCORE_FIXTURE_DIR").unwrap());
+    let mut a = Audience::open(&dir).unwrap();
+    a.set_time_zone("Europe/Stockholm").unwrap();
+    a.upsert("ada", [("age", 36.into())]).unwrap();
+    a.upsert("bo", [("age", 17.into())]).unwrap();
+    a.tag("ada", "vip", t("2024-05-01T00:00:00Z")).unwrap();
+    a.define_segment("vips", a.predicate(r#"tag "vip""#).unwrap())
+        .unwrap();
+    let hero = r#"{"rules": [{"segment": "vips", "variant": "a"}], "default": "b",
+                   "variants": {"a": {"payload": {"x": 1}}, "b": {}}}"#;
+    a.define_decision("hero", Decision::from_json(hero).unwrap())
+        .unwrap();
+    a.compact().unwrap();
+    a.upsert("cy", [("age", 50.into())]).unwrap();
+    a.tag("bo", "vip", t("2024-05-02T00:00:00Z")).unwrap();
+    a.track(
+        "ada",
+        Event::new("purchase", t("2024-05-30T10:00:00Z")).value("amount", 120.0),
+    )
+    .unwrap();
+    a.erase("cy").unwrap();
+    a.close().unwrap();
+    fs::remove_file(dir.join("LOCK")).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A random audience written into a directory reopens to the same image as the same
+    /// writes in memory, before and after compaction, and its answers agree with the
+    /// reference evaluator.
+    #[test]
+    fn random_audiences_reopen_the_same(
+        (specs, mutations) in audience_strategy(),
+        predicate in valid_predicate(),
+    ) {
+        let dir = scratch(&format!("prop-{}", fastrand_suffix()));
+        let memory = build(&specs, &mutations);
+        let mut durable = Audience::open(&dir).unwrap();
+        populate(&mut durable, &specs, &mutations);
+        drop(durable);
+        let reopened = Audience::open(&dir).unwrap();
+        prop_assert_eq!(reopened.to_bytes(), memory.to_bytes());
+        prop_assert_eq!(
+            reopened.member_slots(&predicate, now()).unwrap(),
+            reopened.member_slots_by_reference(&predicate, now()).unwrap()
+        );
+        reopened.compact().unwrap();
+        drop(reopened);
+        let compacted = Audience::open(&dir).unwrap();
+        prop_assert_eq!(compacted.to_bytes(), memory.to_bytes());
+        drop(compacted);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+fn fastrand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
