@@ -16,6 +16,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class Audience {
   /** A new, empty audience whose calendar windows resolve in `timeZone` (default UTC). */
   constructor(timeZone?: string | undefined | null)
+  /** Changes the time zone calendar windows resolve in (an IANA name). */
+  setTimeZone(name: string): void
   /**
    * The generated sample shop (seed 42, a year of events up to 2026-11-01T12:00:00Z, time
    * zone Europe/Stockholm), the same as the Rust examples and benchmarks build. `minimal`
@@ -184,6 +186,35 @@ export declare class Audience {
    * `SEGCORE_CORRUPT` if it is not an intact image.
    */
   static load(path: string): Audience
+  /**
+   * Opens (or creates) the durable audience kept in directory `path`: every write that
+   * returns is on disk and survives a crash. `options.sync` is `"group"` (default),
+   * `"always"` or `"never"` (for bulk loads that end with `flush()`). The directory stays
+   * locked until `close()`: a second open throws `SEGCORE_LOCKED` with the holder's `pid`.
+   */
+  static open(path: string, options?: { sync?: 'group' | 'always' | 'never' }): Audience
+  /** `open` on a worker thread (replaying a long journal does not block the event loop). */
+  static openAsync(path: string, options?: { sync?: 'group' | 'always' | 'never' }): Promise<Audience>
+  /** What opening found; `null` for an in-memory audience. */
+  get openReport(): OpenReport | null
+  /** The directory of a durable audience; `null` in memory. */
+  get directory(): string | null
+  /** How many compactions the directory has seen; `null` in memory. */
+  get generation(): number | null
+  /** Writes and syncs every journaled write (what a `sync: "never"` load ends with). */
+  flush(): void
+  /**
+   * Folds the journal into a new snapshot, atomically. After it, no byte of an erased
+   * profile remains in the directory.
+   */
+  compact(): void
+  /** `compact` on a worker thread; queries go on meanwhile, writes wait. */
+  compactAsync(): Promise<void>
+  /**
+   * Flushes and releases the directory. The audience stays readable; later writes throw
+   * `SEGCORE_IO`. Nothing to do in memory.
+   */
+  close(): void
 }
 
 /** A whole audience's outcome of a decision. */
@@ -269,6 +300,20 @@ export interface EventRow {
  * name and the profile's id, the same in every binding; held out when below the share.
  */
 export declare function holdoutFraction(decision: string, profile: string): number
+
+/** What opening a durable directory found. */
+export interface OpenReport {
+  /** How many compactions the directory has seen. */
+  generation: number
+  /** Profiles in the snapshot. */
+  snapshotProfiles: number
+  /** Journal records replayed over the snapshot. */
+  recordsReplayed: number
+  /** Bytes cut from the journal's end: a write torn by a crash. */
+  bytesCut: number
+  /** Whether a journal already folded into the snapshot was replaced. */
+  staleJournalReplaced: boolean
+}
 
 /** A plan step of `explain`. */
 export interface PlanStep {

@@ -34,6 +34,14 @@ impl Audience {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A write as one batch; on a durable audience it returns once on disk.
+    pub(crate) fn commit<T>(
+        &self,
+        write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T>,
+    ) -> segcore::Result<T> {
+        commit(&self.inner, write)
+    }
+
     /// The predicate a segment argument stands for, and the instant `now` stands for.
     fn question(
         &self,
@@ -77,6 +85,16 @@ impl Audience {
             inner: Arc::new(RwLock::new(inner)),
             subscribers: Arc::default(),
         })
+    }
+
+    /// Changes the time zone calendar windows resolve in (an IANA name).
+    #[napi(ts_args_type = "name: string")]
+    pub fn set_time_zone(&self, env: Env, name: Unknown<'_>) -> Result<()> {
+        let run = || -> Read<()> {
+            let name = string(name, "name")?;
+            Ok(self.commit(|a| a.set_time_zone(&name))?)
+        };
+        run().js(&env)
     }
 
     /// The generated sample shop (seed 42, a year of events up to 2026-11-01T12:00:00Z, time
@@ -144,7 +162,7 @@ impl Audience {
         let run = || -> Read<()> {
             let name = string(name, "name")?;
             let ty = segcore::AttrType::from_name(&string(type_name, "typeName")?)?;
-            Ok(self.write().declare_attribute(&name, ty)?)
+            Ok(self.commit(|a| a.declare_attribute(&name, ty))?)
         };
         run().js(&env)
     }
@@ -153,7 +171,7 @@ impl Audience {
     #[napi(ts_args_type = "name: string")]
     pub fn declare_event(&self, env: Env, name: Unknown<'_>) -> Result<()> {
         let name = string(name, "name").js(&env)?;
-        self.write().declare_event(&name).js(&env)
+        self.commit(|a| a.declare_event(&name)).js(&env)
     }
 
     /// Declares an event property's type (`string` or `number`).
@@ -169,7 +187,7 @@ impl Audience {
             let event = string(event, "event")?;
             let key = string(key, "key")?;
             let ty = segcore::AttrType::from_name(&string(type_name, "typeName")?)?;
-            Ok(self.write().declare_event_property(&event, &key, ty)?)
+            Ok(self.commit(|a| a.declare_event_property(&event, &key, ty))?)
         };
         run().js(&env)
     }
@@ -178,14 +196,15 @@ impl Audience {
     #[napi(ts_args_type = "namespace: string")]
     pub fn declare_tag_namespace(&self, env: Env, namespace: Unknown<'_>) -> Result<()> {
         let namespace = string(namespace, "namespace").js(&env)?;
-        self.write().declare_tag_namespace(&namespace).js(&env)
+        self.commit(|a| a.declare_tag_namespace(&namespace))
+            .js(&env)
     }
 
     /// Declares a consent channel beyond `email`, `sms` and `push`.
     #[napi(ts_args_type = "channel: string")]
     pub fn declare_channel(&self, env: Env, channel: Unknown<'_>) -> Result<()> {
         let channel = string(channel, "channel").js(&env)?;
-        self.write().declare_channel(&channel).js(&env)
+        self.commit(|a| a.declare_channel(&channel)).js(&env)
     }
 
     /// Creates the profile if new and sets the attributes, and adds `tags` at `at` (default
@@ -220,7 +239,7 @@ impl Audience {
                 None => Vec::new(),
             };
             let at = instant_or_now(at, "at")?;
-            self.write().upsert_tagged(&id, values, &tags, at)?;
+            self.commit(|a| a.upsert_tagged(&id, values, &tags, at))?;
             Ok(())
         };
         let done = run().js(&env);
@@ -242,7 +261,7 @@ impl Audience {
             let id = string(id, "id")?;
             let tag = string(tag, "tag")?;
             let at = instant_or_now(at, "at")?;
-            Ok(self.write().tag(&id, &tag, at)?)
+            Ok(self.commit(|a| a.tag(&id, &tag, at))?)
         };
         let done = run().js(&env);
         self.written(&env, done)
@@ -254,7 +273,7 @@ impl Audience {
         let run = || -> Read<bool> {
             let id = string(id, "id")?;
             let tag = string(tag, "tag")?;
-            Ok(self.write().untag(&id, &tag)?)
+            Ok(self.commit(|a| a.untag(&id, &tag))?)
         };
         let done = run().js(&env);
         self.written(&env, done)
@@ -279,7 +298,7 @@ impl Audience {
             let name = string(name, "name")?;
             let at = instant_or_now(at, "at")?;
             let event = event(name, at, values, properties)?;
-            Ok(self.write().track(&id, event)?)
+            Ok(self.commit(|a| a.track(&id, event))?)
         };
         let done = run().js(&env);
         self.written(&env, done)
@@ -291,7 +310,7 @@ impl Audience {
     #[napi(ts_args_type = "events: Array<EventRow>")]
     pub fn track_many(&self, env: Env, events: Unknown<'_>) -> Result<u32> {
         let events = event_rows(events).js(&env)?;
-        let done = track_all(&mut self.write(), events).js(&env);
+        let done = track_all(&self.inner, events).js(&env);
         self.written(&env, done)
     }
 
@@ -325,7 +344,7 @@ impl Audience {
             let channel = string(channel, "channel")?;
             let granted = boolean(granted, "granted")?;
             let at = instant_or_now(at, "at")?;
-            Ok(self.write().set_consent(&id, &channel, granted, at)?)
+            Ok(self.commit(|a| a.set_consent(&id, &channel, granted, at))?)
         };
         let done = run().js(&env);
         self.written(&env, done)
@@ -335,7 +354,7 @@ impl Audience {
     #[napi(ts_args_type = "id: string")]
     pub fn erase(&self, env: Env, id: Unknown<'_>) -> Result<bool> {
         let id = string(id, "id").js(&env)?;
-        let erased = self.write().erase(&id);
+        let erased = self.commit(|a| a.erase(&id));
         self.written(&env, erased.js(&env))
     }
 
@@ -345,9 +364,8 @@ impl Audience {
         let run = || -> Read<()> {
             let name = string(name, "name")?;
             let text = string(predicate, "predicate")?;
-            let mut audience = self.write();
-            let p = audience.predicate(&text)?;
-            Ok(audience.define_segment(&name, p)?)
+            let p = self.read().predicate(&text)?;
+            Ok(self.commit(|a| a.define_segment(&name, p))?)
         };
         run().js(&env)
     }
@@ -356,8 +374,7 @@ impl Audience {
     #[napi(ts_args_type = "name: string")]
     pub fn remove(&self, env: Env, name: Unknown<'_>) -> Result<String> {
         let name = string(name, "name").js(&env)?;
-        self.write()
-            .remove_segment(&name)
+        self.commit(|a| a.remove_segment(&name))
             .map(|p| p.to_string())
             .js(&env)
     }
@@ -501,4 +518,18 @@ impl Audience {
         };
         run().js(&env)
     }
+}
+
+/// Runs a write as one batch and, on a durable audience, waits for it to be on disk after
+/// releasing the lock, so writes from async calls on worker threads share fsyncs.
+pub(crate) fn commit<T>(
+    lock: &RwLock<segcore::Audience>,
+    write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T>,
+) -> segcore::Result<T> {
+    let (value, commit) = lock
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .batch(write)?;
+    commit.wait()?;
+    Ok(value)
 }

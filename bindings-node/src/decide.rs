@@ -143,7 +143,7 @@ impl Audience {
         let run = || -> Read<()> {
             let name = string(name, "name")?;
             let decision = segcore::Decision::from_json(&json_text(&env, decision, "decision")?)?;
-            Ok(self.write().define_decision(&name, decision)?)
+            Ok(self.commit(|a| a.define_decision(&name, decision))?)
         };
         run().js(&env)
     }
@@ -174,7 +174,7 @@ impl Audience {
         name: Unknown<'_>,
     ) -> Result<Unknown<'env>> {
         let name = string(name, "name").js(env)?;
-        let removed = self.write().remove_decision(&name).js(env)?;
+        let removed = self.commit(|a| a.remove_decision(&name)).js(env)?;
         parsed(env, &removed.to_json())
     }
 

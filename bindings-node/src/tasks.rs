@@ -14,16 +14,20 @@ use crate::live::Subscribers;
 /// Writes `events` in order and returns how many; stops at the first the core refuses, whose
 /// error then carries the row.
 pub(crate) fn track_all(
-    audience: &mut segcore::Audience,
+    audience: &RwLock<segcore::Audience>,
     events: Vec<(String, Event)>,
 ) -> Read<u32> {
     let n = events.len() as u32;
-    for (i, (id, event)) in events.into_iter().enumerate() {
-        audience
-            .track(&id, event)
-            .map_err(|e| at_row(i)(e.into()))?;
-    }
-    Ok(n)
+    // One batch: one fsync for the rows on a durable audience, the rows before a refused
+    // one kept and synced too.
+    crate::audience::commit(audience, |a| {
+        for (i, (id, event)) in events.into_iter().enumerate() {
+            if let Err(e) = a.track(&id, event) {
+                return Ok(Err(at_row(i)(e.into())));
+            }
+        }
+        Ok(Ok(n))
+    })?
 }
 
 /// `trackManyAsync`'s work: the rows, read on the main thread, written on a worker.
@@ -44,8 +48,7 @@ impl Task for TrackMany {
             Some(Err(failure)) => return Ok(Err(failure)),
             None => return Ok(Err(argument("the load already ran".to_owned()))),
         };
-        let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
-        Ok(track_all(&mut audience, events))
+        Ok(track_all(&self.audience, events))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<u32> {

@@ -5,12 +5,21 @@ const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
 const path = require('node:path')
 const http = require('node:http')
+const fs = require('node:fs')
+const os = require('node:os')
 
 const server = path.join(__dirname, '..', '..', 'examples', 'node', 'server.js')
 
+/** A fresh directory for one server's audience. */
+function dataDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'segcore-example-'))
+}
+
 function start(env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [server], { env: { ...process.env, PORT: '0', ...env } })
+    const child = spawn(process.execPath, [server], {
+      env: { ...process.env, PORT: '0', DATA_DIR: dataDir(), ...env },
+    })
     child.stdout.setEncoding('utf8')
     child.stdout.once('data', (line) => {
       const url = /listening on (http:\/\/\S+)/.exec(line)
@@ -206,5 +215,33 @@ test('the example server stops reading a body over the limit, counted in bytes',
     assert.equal(child.exitCode, null, 'the server is still running')
   } finally {
     child.kill()
+  }
+})
+
+test('the example server keeps every acknowledged write across a crash', async () => {
+  const dir = dataDir()
+  const first = await start({ DATA_DIR: dir })
+  const now = Date.now()
+  try {
+    assert.equal((await call(first.base, 'POST', '/profiles', { id: 'v1', attributes: { country: 'SE', first_name: 'Ada' }, tags: ['vip'] })).status, 204)
+    for (const amount of [80, 70]) {
+      assert.equal((await call(first.base, 'POST', '/events', { id: 'v1', name: 'purchase', at: now - 3_600_000, values: { amount } })).status, 204)
+    }
+  } finally {
+    // No clean shutdown: every write answered 204 was already on disk.
+    first.child.kill('SIGKILL')
+  }
+  await new Promise((resolve) => first.child.once('exit', resolve))
+  const second = await start({ DATA_DIR: dir })
+  try {
+    assert.deepEqual((await call(second.base, 'GET', '/visitors/v1/segments')).body, {
+      id: 'v1',
+      segments: ['big_spenders', 'swedes', 'vips'],
+    })
+    const hero = (await call(second.base, 'GET', '/visitors/v1/hero')).body
+    assert.match(hero.message, /Ada/)
+    assert.equal((await call(second.base, 'GET', '/segments')).body.big_spenders.members, 1)
+  } finally {
+    second.child.kill()
   }
 })

@@ -55,3 +55,18 @@ const reloaded: Audience = Audience.load('/tmp/usage.segcore')
 
 export const checked = [count, ids, slots, inside, segments, plan.children, definitions, size, v, loaded, parseCode,
   subscription, moved, drained, clock, live, chosen, send, why.parts, message, fraction, liveCode, reloaded, audience.unsubscribe(subscription)]
+
+async function durable(dir: string): Promise<number> {
+  const a = await Audience.openAsync(dir, { sync: 'group' })
+  const b: Audience = Audience.open(dir + '-2', { sync: 'never' })
+  const report = a.openReport
+  const replayed: number = report === null ? 0 : report.recordsReplayed
+  a.flush()
+  await a.compactAsync()
+  const generation: number | null = a.generation
+  a.setTimeZone('Europe/Stockholm')
+  a.close()
+  b.close()
+  return replayed + (generation ?? 0)
+}
+void durable

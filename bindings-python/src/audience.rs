@@ -35,6 +35,22 @@ impl Audience {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs a write as one batch and, on a durable audience, waits for it to be on disk —
+    /// after releasing the lock and without the GIL, so that writers in other threads append
+    /// meanwhile and share the next fsync (group commit).
+    pub(crate) fn commit<T: Send>(
+        &self,
+        py: Python<'_>,
+        write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| {
+            let (value, commit) = self.write().batch(write)?;
+            commit.wait()?;
+            Ok(value)
+        })
+        .py_err()
+    }
+
     /// Runs a bulk load: per batch, `prepare` converts the columns (holding the GIL), then
     /// `write` writes the rows (without it) and says how many; a refused row becomes the core's
     /// error with its row number in the table. Returns the rows loaded.
@@ -50,7 +66,15 @@ impl Audience {
         let mut done = 0;
         while let Some(batch) = loads::next_batch(&mut reader)? {
             let rows = prepare(&batch)?;
-            match py.detach(|| write(&mut self.write(), &rows)) {
+            // One batch a record batch: one fsync for its rows on a durable audience.
+            let outcome = py
+                .detach(|| {
+                    let (outcome, commit) = self.write().batch(|a| Ok(write(a, &rows)))?;
+                    commit.wait()?;
+                    Ok(outcome)
+                })
+                .py_err()?;
+            match outcome {
                 Ok(n) => done += n,
                 Err((e, r)) => return Err(loads::row_error(py, e, done + r)),
             }
@@ -115,8 +139,8 @@ impl Audience {
     }
 
     #[setter]
-    fn set_time_zone(&self, name: &str) -> PyResult<()> {
-        self.write().set_time_zone(name).py_err()
+    fn set_time_zone(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        self.commit(py, |a| a.set_time_zone(name))
     }
 
     fn __len__(&self) -> usize {
@@ -130,30 +154,36 @@ impl Audience {
     // ---- schema ----
 
     /// Declares an attribute's type (`string`, `number`, `bool`, `timestamp` or `list`).
-    fn declare_attribute(&self, name: &str, r#type: &str) -> PyResult<()> {
+    fn declare_attribute(&self, py: Python<'_>, name: &str, r#type: &str) -> PyResult<()> {
         let ty = attr_type(r#type)?;
-        self.write().declare_attribute(name, ty).py_err()
+        self.commit(py, |a| a.declare_attribute(name, ty))
     }
 
     /// Declares an event name.
-    fn declare_event(&self, name: &str) -> PyResult<()> {
-        self.write().declare_event(name).py_err()
+    fn declare_event(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        self.commit(py, |a| a.declare_event(name))
     }
 
     /// Declares an event property's type (`string` or `number`).
-    fn declare_event_property(&self, event: &str, key: &str, r#type: &str) -> PyResult<()> {
+    fn declare_event_property(
+        &self,
+        py: Python<'_>,
+        event: &str,
+        key: &str,
+        r#type: &str,
+    ) -> PyResult<()> {
         let ty = attr_type(r#type)?;
-        self.write().declare_event_property(event, key, ty).py_err()
+        self.commit(py, |a| a.declare_event_property(event, key, ty))
     }
 
     /// Declares a tag namespace.
-    fn declare_tag_namespace(&self, namespace: &str) -> PyResult<()> {
-        self.write().declare_tag_namespace(namespace).py_err()
+    fn declare_tag_namespace(&self, py: Python<'_>, namespace: &str) -> PyResult<()> {
+        self.commit(py, |a| a.declare_tag_namespace(namespace))
     }
 
     /// Declares a consent channel.
-    fn declare_channel(&self, channel: &str) -> PyResult<()> {
-        self.write().declare_channel(channel).py_err()
+    fn declare_channel(&self, py: Python<'_>, channel: &str) -> PyResult<()> {
+        self.commit(py, |a| a.declare_channel(channel))
     }
 
     /// The schema as plain data: attribute types, events with their property types, tag
@@ -187,43 +217,52 @@ impl Audience {
     // ---- writes ----
 
     /// Creates the profile if new and sets the given attributes (all or nothing).
-    fn upsert(&self, id: &str, attributes: &Bound<'_, PyDict>) -> PyResult<()> {
+    fn upsert(&self, py: Python<'_>, id: &str, attributes: &Bound<'_, PyDict>) -> PyResult<()> {
         let mut values = Vec::with_capacity(attributes.len());
         for (k, v) in attributes.iter() {
             let key: String = k.extract()?;
             let v = value(&key, &v)?;
             values.push((key, v));
         }
-        self.write().upsert(id, values).py_err().map(|_| ())
+        self.commit(py, |a| a.upsert(id, values).map(drop))
     }
 
     /// Removes attributes from a profile; returns how many it had.
-    fn unset(&self, id: &str, names: Vec<String>) -> PyResult<usize> {
-        let mut audience = self.write();
-        let mut removed = 0;
-        for name in &names {
-            removed += usize::from(audience.unset(id, name).py_err()?);
-        }
-        Ok(removed)
+    fn unset(&self, py: Python<'_>, id: &str, names: Vec<String>) -> PyResult<usize> {
+        self.commit(py, |a| {
+            let mut removed = 0;
+            for name in &names {
+                removed += usize::from(a.unset(id, name)?);
+            }
+            Ok(removed)
+        })
     }
 
     /// Adds a tag (creating the profile if new); `at` defaults to now.
     #[pyo3(signature = (id, tag, at = None))]
-    fn tag(&self, id: &str, tag: &str, at: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn tag(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        tag: &str,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let at = instant_or_now(at)?;
-        self.write().tag(id, tag, at).py_err()
+        self.commit(py, |a| a.tag(id, tag, at))
     }
 
     /// Removes a tag; returns whether the profile held it.
-    fn untag(&self, id: &str, tag: &str) -> PyResult<bool> {
-        self.write().untag(id, tag).py_err()
+    fn untag(&self, py: Python<'_>, id: &str, tag: &str) -> PyResult<bool> {
+        self.commit(py, |a| a.untag(id, tag))
     }
 
     /// Records an event (creating the profile if new): numeric `values` such as an amount, and
     /// string or number `properties`. `at` defaults to now.
     #[pyo3(signature = (id, name, at = None, values = None, properties = None))]
+    #[allow(clippy::too_many_arguments)]
     fn track(
         &self,
+        py: Python<'_>,
         id: &str,
         name: &str,
         at: Option<&Bound<'_, PyAny>>,
@@ -243,25 +282,26 @@ impl Audience {
             let v = value(&key, &v)?;
             event = event.property(key, v);
         }
-        self.write().track(id, event).py_err()
+        self.commit(py, |a| a.track(id, event))
     }
 
     /// Records a consent decision (creating the profile if new); `at` defaults to now.
     #[pyo3(signature = (id, channel, granted, at = None))]
     fn set_consent(
         &self,
+        py: Python<'_>,
         id: &str,
         channel: &str,
         granted: bool,
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let at = instant_or_now(at)?;
-        self.write().set_consent(id, channel, granted, at).py_err()
+        self.commit(py, |a| a.set_consent(id, channel, granted, at))
     }
 
     /// Erases a profile and everything about it; returns whether it existed.
-    fn erase(&self, id: &str) -> PyResult<bool> {
-        self.write().erase(id).py_err()
+    fn erase(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        self.commit(py, |a| a.erase(id))
     }
 
     /// One profile as plain data, or None.
@@ -408,7 +448,7 @@ impl Audience {
     }
 
     /// Defines (or replaces) a named segment from text or a Predicate.
-    fn define(&self, name: &str, predicate: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn define(&self, py: Python<'_>, name: &str, predicate: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = match predicate.cast::<Predicate>() {
             Ok(p) => p.get().inner.clone(),
             Err(_) => {
@@ -416,13 +456,13 @@ impl Audience {
                 segcore::Predicate::parse(text).py_err()?
             }
         };
-        self.write().define_segment(name, p).py_err()
+        self.commit(py, |a| a.define_segment(name, p))
     }
 
     /// Removes a named segment (refused while others refer to it); returns its definition.
-    fn remove(&self, name: &str) -> PyResult<Predicate> {
+    fn remove(&self, py: Python<'_>, name: &str) -> PyResult<Predicate> {
         Ok(Predicate {
-            inner: self.write().remove_segment(name).py_err()?,
+            inner: self.commit(py, |a| a.remove_segment(name))?,
         })
     }
 

@@ -19,7 +19,7 @@ impl Audience {
     ) -> PyResult<()> {
         let json = to_json_text(py, decision)?;
         let decision = segcore::Decision::from_json(&json).py_err()?;
-        self.write().define_decision(name, decision).py_err()
+        self.commit(py, |a| a.define_decision(name, decision))
     }
 
     /// A decision's JSON form as a dict, or None.
@@ -35,7 +35,7 @@ impl Audience {
 
     /// Removes a decision; returns its JSON form as a dict.
     fn remove_decision<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        let removed = self.write().remove_decision(name).py_err()?;
+        let removed = self.commit(py, |a| a.remove_decision(name))?;
         from_json_text(py, &removed.to_json())
     }
 

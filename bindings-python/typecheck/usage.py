@@ -66,3 +66,15 @@ def decide(a: segcore.Audience) -> tuple[str, str, bool, float]:
     message: str = a.render("ada", "Hej {{ first_name | default('där') }}")
     why: segcore.Why = a.why("ada", "swedes")
     return str(outcome["variant"]) + str(sent), message, why.holds, segcore.holdout_fraction("hero", "ada")
+
+
+def durable(path: str) -> int:
+    with segcore.Audience.open(path, sync="always") as a:
+        a.upsert("ada", {"age": 36})
+        report = a.open_report
+        replayed = report["records_replayed"] if report is not None else 0
+        a.flush()
+        a.compact()
+        generation: int | None = a.generation
+        assert generation is not None
+    return replayed + len(a)

@@ -20,6 +20,10 @@
 // call). A body over MAX_BODY_BYTES (default 1,000,000 bytes) answers 413 and is not read
 // further.
 //
+// The audience is kept in the directory DATA_DIR (default ./segcore-data): a write answered
+// 2xx is on disk (group commit), so the server may be killed at any moment and starts again
+// with every acknowledged visitor. DATA_DIR=:memory: keeps it in memory only.
+//
 // Run: PORT=3000 node server.js   (PORT=0 picks a free port; the first line printed says
 // which). It listens on 127.0.0.1 only, unless HOST says otherwise.
 'use strict'
@@ -44,7 +48,9 @@ const SEGMENTS = {
 }
 const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 1_000_000)
 
-const audience = new Audience(process.env.TIME_ZONE || 'UTC')
+const DATA_DIR = process.env.DATA_DIR || 'segcore-data'
+const audience = DATA_DIR === ':memory:' ? new Audience() : Audience.open(DATA_DIR)
+audience.setTimeZone(process.env.TIME_ZONE || 'UTC')
 // What the segments refer to, declared before the first visitor arrives.
 audience.declareAttribute('country', 'string')
 audience.declareEventProperty('purchase', 'amount', 'number')
@@ -210,4 +216,15 @@ server.listen(Number(process.env.PORT ?? 3000), host, () => {
   const { address, port } = server.address()
   const shown = address.includes(':') ? `[${address}]` : address
   console.log(`listening on http://${shown}:${port}`)
+  const report = audience.openReport
+  if (report) console.log(`audience in ${audience.directory}: ${report.snapshotProfiles} profiles in the snapshot, ${report.recordsReplayed} writes replayed`)
 })
+
+// A clean stop flushes and releases the directory (a crash loses nothing acknowledged either).
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    server.close()
+    audience.close()
+    process.exit(0)
+  })
+}

@@ -82,7 +82,7 @@ fn every_write_comes_back_after_reopening() {
     // Dropped without close, as a crash would leave it (every write was synced on return).
     drop(durable);
 
-    let reopened = Audience::open(&dir).unwrap();
+    let mut reopened = Audience::open(&dir).unwrap();
     let report = reopened.open_report().unwrap().clone();
     assert_eq!(report.records_replayed, 22, "{report}");
     assert_eq!(report.bytes_cut, 0);
@@ -133,7 +133,7 @@ fn a_refused_write_is_not_journaled() {
 #[test]
 fn a_second_writer_is_locked_out_and_told_who_holds_it() {
     let dir = scratch("lock");
-    let a = Audience::open(&dir).unwrap();
+    let mut a = Audience::open(&dir).unwrap();
     let e = Audience::open(&dir).unwrap_err();
     assert_eq!(e.kind(), "locked");
     assert!(
@@ -143,9 +143,20 @@ fn a_second_writer_is_locked_out_and_told_who_holds_it() {
     assert!(e
         .to_string()
         .contains(&format!("process {}", std::process::id())));
+    a.upsert("ada", [("age", 36.into())]).unwrap();
     a.close().unwrap();
-    // Released on close.
-    drop(Audience::open(&dir).unwrap());
+    // Released on close: another writer opens it while the closed audience still reads.
+    let mut b = Audience::open(&dir).unwrap();
+    assert_eq!(a.len(), 1);
+    let e = a.upsert("bo", [("age", 1.into())]).unwrap_err();
+    assert_eq!(e.kind(), "io");
+    assert!(e.to_string().contains("closed"), "{e}");
+    assert_eq!(a.compact().unwrap_err().kind(), "io");
+    assert!(a.profile("bo").is_none(), "a refused write changes nothing");
+    a.close().unwrap();
+    b.upsert("bo", [("age", 1.into())]).unwrap();
+    assert_eq!(b.len(), 2);
+    drop(b);
     fs::remove_dir_all(&dir).unwrap();
 }
 

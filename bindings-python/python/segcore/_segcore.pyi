@@ -1,8 +1,9 @@
 """Type stubs of the native module (bindings-python/src)."""
 
 import os
+from pathlib import Path
 from datetime import datetime
-from typing import Any, Mapping, Sequence, TypeAlias, TypeVar
+from typing import Any, Literal, Mapping, Sequence, TypeAlias, TypedDict, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +15,13 @@ Instant: TypeAlias = datetime | str | int | float
 Value: TypeAlias = str | bool | int | float | datetime | Sequence[str]
 Segment: TypeAlias = str | Predicate
 _A = TypeVar("_A", bound="Audience")
+
+class OpenReport(TypedDict):
+    generation: int
+    snapshot_profiles: int
+    records_replayed: int
+    bytes_cut: int
+    stale_journal_replaced: bool
 
 class Predicate:
     @staticmethod
@@ -100,6 +108,21 @@ class Audience:
     def save(self, path: str | os.PathLike[str]) -> None: ...
     @classmethod
     def load(cls: type[_A], path: str | os.PathLike[str]) -> _A: ...
+    @classmethod
+    def open(
+        cls: type[_A], path: str | os.PathLike[str], sync: Literal["group", "always", "never"] = "group"
+    ) -> _A: ...
+    @property
+    def open_report(self) -> OpenReport | None: ...
+    @property
+    def directory(self) -> Path | None: ...
+    @property
+    def generation(self) -> int | None: ...
+    def flush(self) -> None: ...
+    def compact(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self: _A) -> _A: ...
+    def __exit__(self, *exc: object) -> bool: ...
     @classmethod
     def from_bytes(cls: type[_A], data: bytes) -> _A: ...
     @classmethod

@@ -89,7 +89,8 @@ pub(crate) struct Durable {
     /// one by one.
     pub(crate) batch_depth: usize,
     report: OpenReport,
-    _lock: DirectoryLock,
+    /// Held from open to close.
+    lock: Option<DirectoryLock>,
 }
 
 /// An audience's durable side, if any. A clone of an audience is an in-memory copy: two
@@ -121,6 +122,13 @@ impl Durable {
 
     pub(crate) fn generation(&self) -> u32 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Flushes, refuses later writes, and releases the directory.
+    pub(crate) fn close(&mut self) -> Result<()> {
+        let flushed = self.journal.close();
+        self.lock = None;
+        flushed
     }
 }
 
@@ -185,7 +193,7 @@ pub(crate) fn open(dir: &Path, sync: Sync) -> Result<Audience> {
         generation: AtomicU32::new(generation),
         batch_depth: 0,
         report,
-        _lock: lock,
+        lock: Some(lock),
     }));
     Ok(audience)
 }
@@ -194,6 +202,7 @@ pub(crate) fn open(dir: &Path, sync: Sync) -> Result<Audience> {
 /// replaced atomically; a crash between the two leaves a journal older than the snapshot,
 /// which opening recognises by its generation and replaces.
 pub(crate) fn compact(audience: &Audience, durable: &Durable) -> Result<()> {
+    durable.journal.check()?;
     durable.journal.flush()?;
     let next = durable.generation() + 1;
     let snapshot_path = durable.dir.join(SNAPSHOT);

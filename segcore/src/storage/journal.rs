@@ -167,8 +167,17 @@ struct State {
     synced: u64,
     /// Whether a leader is writing and syncing now.
     syncing: bool,
-    /// The first write or sync failure: every later write is refused.
-    failed: Option<String>,
+    /// Set by the first write or sync failure, or by closing: every later write is refused.
+    stopped: Option<Stopped>,
+}
+
+/// Why the journal takes no more writes.
+#[derive(Debug, Clone)]
+enum Stopped {
+    /// Writing or syncing failed (what the operating system said): memory may be ahead of disk.
+    Failed(String),
+    /// The audience was closed.
+    Closed,
 }
 
 impl Shared {
@@ -181,7 +190,7 @@ impl Shared {
                 appended: 0,
                 synced: 0,
                 syncing: false,
-                failed: None,
+                stopped: None,
             }),
             synced: Condvar::new(),
         })
@@ -194,8 +203,8 @@ impl Shared {
     /// Refuses writes once the journal has failed: what is in memory is then ahead of disk.
     pub(crate) fn check(&self) -> Result<()> {
         let state = self.lock();
-        match &state.failed {
-            Some(why) => Err(failed(&state.path, why)),
+        match &state.stopped {
+            Some(why) => Err(refused(&state.path, why)),
             None => Ok(()),
         }
     }
@@ -203,8 +212,8 @@ impl Shared {
     /// Appends frames; returns the sequence number that covers them.
     pub(crate) fn append(&self, frames: &[u8]) -> Result<u64> {
         let mut state = self.lock();
-        if let Some(why) = &state.failed {
-            return Err(failed(&state.path, why));
+        if let Some(why) = &state.stopped {
+            return Err(refused(&state.path, why));
         }
         state.buffer.extend_from_slice(frames);
         state.appended += 1;
@@ -212,8 +221,10 @@ impl Shared {
             let buffer = std::mem::take(&mut state.buffer);
             let file = Arc::clone(&state.file);
             if let Err(e) = (&*file).write_all(&buffer) {
-                state.failed = Some(e.to_string());
-                return Err(failed(&state.path, &e.to_string()));
+                let why = Stopped::Failed(e.to_string());
+                let error = refused(&state.path, &why);
+                state.stopped = Some(why);
+                return Err(error);
             }
         }
         Ok(state.appended)
@@ -228,11 +239,11 @@ impl Shared {
     pub(crate) fn sync_to(&self, seq: u64) -> Result<()> {
         let mut state = self.lock();
         loop {
-            if let Some(why) = &state.failed {
-                return Err(failed(&state.path, why));
-            }
             if state.synced >= seq {
                 return Ok(());
+            }
+            if let Some(why) = &state.stopped {
+                return Err(refused(&state.path, why));
             }
             if state.syncing {
                 state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -249,7 +260,7 @@ impl Shared {
             state.syncing = false;
             match done {
                 Ok(()) => state.synced = state.synced.max(target),
-                Err(e) => state.failed = Some(e.to_string()),
+                Err(e) => state.stopped = Some(Stopped::Failed(e.to_string())),
             }
             self.synced.notify_all();
         }
@@ -259,6 +270,13 @@ impl Shared {
     pub(crate) fn flush(&self) -> Result<()> {
         let seq = self.appended();
         self.sync_to(seq)
+    }
+
+    /// Flushes, then refuses every later write.
+    pub(crate) fn close(&self) -> Result<()> {
+        self.flush()?;
+        self.lock().stopped.get_or_insert(Stopped::Closed);
+        Ok(())
     }
 
     /// Swaps in a new journal file once everything appended to the old one is on disk.
@@ -275,13 +293,17 @@ impl Shared {
     }
 }
 
-fn failed(path: &Path, why: &str) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        message: format!(
+fn refused(path: &Path, why: &Stopped) -> Error {
+    let message = match why {
+        Stopped::Failed(why) => format!(
             "the journal failed earlier ({why}); writes are refused until the directory is \
              opened again"
         ),
+        Stopped::Closed => "the audience was closed; open the directory again to write".to_owned(),
+    };
+    Error::Io {
+        path: path.display().to_string(),
+        message,
     }
 }
 

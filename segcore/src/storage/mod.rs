@@ -138,8 +138,13 @@ impl Audience {
     }
 
     /// Flushes and releases the directory; [`Error::Io`] if the last writes could not be
-    /// synced. Dropping the audience does the same, silently.
-    pub fn close(self) -> Result<()> {
-        self.flush()
+    /// synced. The audience stays readable in memory, and every later write is refused with
+    /// [`Error::Io`] (open the directory again to write). Dropping the audience flushes and
+    /// releases it too, silently. Nothing to do for an in-memory audience.
+    pub fn close(&mut self) -> Result<()> {
+        match self.durable.0.as_mut() {
+            Some(d) => d.close(),
+            None => Ok(()),
+        }
     }
 }
