@@ -1,6 +1,6 @@
 //! Bytes made into segcore files whose framing is right (headers, lengths, checksums), so the
 //! fuzz targets spend their time in what the checks let through. Shared by `from_bytes`,
-//! `snapshot` and `journal` (included with `#[path]`). The layout is `docs/format.md`'s.
+//! `snapshot` and `journal` (included with `#[path]`, as is `checks.rs`). The layout is `docs/format.md`'s.
 #![allow(dead_code)]
 
 pub const TAGS: [&[u8; 4]; 6] = [b"ZONE", b"SCHM", b"PROF", b"SEGS", b"DECS", b"GENR"];
@@ -79,4 +79,12 @@ pub fn journal(body: &[u8], generation: u32) -> Vec<u8> {
         out.extend_from_slice(payload);
     }
     out
+}
+
+/// A version-1 or version-2 image: the label, a CRC-32 of the body, the body.
+pub fn legacy(label: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut bytes = label.to_vec();
+    bytes.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    bytes.extend_from_slice(body);
+    bytes
 }
