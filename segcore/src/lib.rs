@@ -33,6 +33,7 @@ mod error;
 mod explain;
 mod geo;
 mod index;
+pub mod insight;
 pub mod language;
 pub mod limits;
 pub mod live;

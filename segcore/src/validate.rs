@@ -111,7 +111,7 @@ fn attribute_type(schema: &Schema, name: &str) -> Result<AttrType> {
     })
 }
 
-fn check_event(schema: &Schema, event: &str) -> Result<()> {
+pub(crate) fn check_event(schema: &Schema, event: &str) -> Result<()> {
     if schema.has_event(event) {
         Ok(())
     } else {
@@ -119,7 +119,7 @@ fn check_event(schema: &Schema, event: &str) -> Result<()> {
     }
 }
 
-fn event_property_type(schema: &Schema, event: &str, key: &str) -> Result<AttrType> {
+pub(crate) fn event_property_type(schema: &Schema, event: &str, key: &str) -> Result<AttrType> {
     schema
         .event_property(event, key)
         .ok_or_else(|| Error::UnknownName {
