@@ -32,6 +32,8 @@ pub enum NameKind {
     Decision,
     /// A variant of a decision.
     Variant,
+    /// An item of a co-occurrence index (a sku, a title).
+    Item,
 }
 
 impl NameKind {
@@ -48,6 +50,7 @@ impl NameKind {
             NameKind::TimeZone => "time zone",
             NameKind::Decision => "decision",
             NameKind::Variant => "variant",
+            NameKind::Item => "item",
         }
     }
 }

@@ -230,3 +230,183 @@ fn insight_refuses_bad_questions_with_typed_errors() {
         (1, 1, None, false)
     );
 }
+
+#[test]
+fn rfm_scores_put_every_customer_in_exactly_one_standard_segment() {
+    let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    let mut a = Audience::new();
+    let mut rng = fastrand::Rng::with_seed(5);
+    for i in 0..500 {
+        let id = format!("c{i}");
+        a.upsert(&id, [("n", (i as f64).into())]).unwrap();
+        if i % 7 == 0 {
+            continue; // never bought
+        }
+        for _ in 0..rng.usize(1..12) {
+            let at =
+                jiff::Timestamp::from_second(now.as_second() - rng.i64(0..400 * 86_400)).unwrap();
+            a.track(
+                &id,
+                Event::new("purchase", at).value("amount", rng.f64() * 100.0),
+            )
+            .unwrap();
+        }
+    }
+    // A purchase after `now` does not count.
+    a.track(
+        "c7",
+        Event::new("purchase", "2024-07-01T00:00:00Z".parse().unwrap()).value("amount", 1.0),
+    )
+    .unwrap();
+    let summary = a.score_rfm("purchase", "amount", now).unwrap();
+    assert_eq!(summary.customers, 500 - 72);
+    assert_eq!(summary.cleared, 0);
+    assert!(!a
+        .profile("c7")
+        .unwrap()
+        .attributes
+        .contains_key("rfm_recency"));
+    a.define_rfm_segments().unwrap();
+    let segments: Vec<Vec<String>> = segcore::insight::RFM_SEGMENTS
+        .iter()
+        .map(|(name, _)| a.members(&Predicate::segment(*name), now).unwrap())
+        .collect();
+    let mut seen = std::collections::HashMap::new();
+    for members in &segments {
+        for id in members {
+            *seen.entry(id.clone()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(seen.len() as u64, summary.customers);
+    assert!(seen.values().all(|&n| n == 1));
+    // Each score splits the customers into fifths (ties aside, sizes differ by at most one).
+    for attribute in ["rfm_recency", "rfm_frequency", "rfm_monetary"] {
+        let sizes: Vec<u64> = (1..=5)
+            .map(|s| {
+                a.count(&a.predicate(&format!("{attribute} == {s}")).unwrap(), now)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(sizes.iter().sum::<u64>(), summary.customers, "{attribute}");
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{attribute}: {sizes:?}"
+        );
+    }
+    // A customer whose purchases are erased loses their scores on the next run.
+    a.erase("c1").unwrap();
+    a.upsert("c1", [("n", 1.0.into())]).unwrap();
+    let again = a.score_rfm("purchase", "amount", now).unwrap();
+    assert_eq!(again.customers, summary.customers - 1);
+    assert_eq!(
+        again.cleared, 0,
+        "a re-created profile starts without scores"
+    );
+    // Scored at an earlier instant, customers who had not bought yet lose their scores.
+    let earlier = jiff::Timestamp::from_second(now.as_second() - 300 * 86_400).unwrap();
+    let before = a.score_rfm("purchase", "amount", earlier).unwrap();
+    assert!(
+        before.customers < again.customers && before.cleared > 0,
+        "{before:?}"
+    );
+    assert_eq!(before.customers + before.cleared, again.customers);
+    let scored = a
+        .count(&a.predicate("rfm_recency exists").unwrap(), now)
+        .unwrap();
+    assert_eq!(scored, before.customers);
+    assert_eq!(
+        a.score_rfm("purchase", "nope", now).unwrap_err().kind(),
+        "unknown_name"
+    );
+}
+
+/// Pairs counted the plain way: every basket's every pair in a map.
+#[test]
+fn co_occurrence_equals_a_plain_count_and_recommendations_never_repeat_an_item() {
+    let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    let mut a = Audience::new();
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut baskets: Vec<std::collections::BTreeSet<String>> = Vec::new();
+    for p in 0..400 {
+        let mut basket = std::collections::BTreeSet::new();
+        for _ in 0..rng.usize(0..9) {
+            // Popular items are low numbers.
+            let sku = format!("sku{:02}", rng.usize(..60).min(rng.usize(..60)));
+            a.track(
+                &format!("p{p}"),
+                Event::new("purchase", now).property("sku", sku.as_str()),
+            )
+            .unwrap();
+            basket.insert(sku);
+        }
+        if basket.is_empty() {
+            a.upsert(&format!("p{p}"), Vec::<(&str, segcore::Value)>::new())
+                .unwrap();
+        } else {
+            baskets.push(basket);
+        }
+    }
+    let together = a.co_occurrence("purchase", "sku", 0.03).unwrap();
+    assert_eq!(together.baskets(), baskets.len() as u64);
+    let mut plain: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for b in &baskets {
+        let items: Vec<&String> = b.iter().collect();
+        for (i, x) in items.iter().enumerate() {
+            for y in &items[i + 1..] {
+                *plain.entry(((*x).clone(), (*y).clone())).or_insert(0) += 1;
+            }
+        }
+    }
+    let min_count = (0.03 * baskets.len() as f64).ceil() as u64;
+    let expected: std::collections::BTreeMap<(String, String), u64> =
+        plain.into_iter().filter(|(_, c)| *c >= min_count).collect();
+    let got: std::collections::BTreeMap<(String, String), u64> = together
+        .pairs()
+        .into_iter()
+        .map(|p| ((p.item, p.with), p.count))
+        .collect();
+    assert_eq!(got, expected);
+    let support = |item: &str| {
+        baskets.iter().filter(|b| b.contains(item)).count() as f64 / baskets.len() as f64
+    };
+    for pair in together.bought_with("sku00", 100).unwrap() {
+        let both = baskets
+            .iter()
+            .filter(|b| b.contains("sku00") && b.contains(&pair.with))
+            .count() as f64;
+        assert!((pair.confidence - both / (support("sku00") * baskets.len() as f64)).abs() < 1e-12);
+        assert!((pair.lift - pair.confidence / support(&pair.with)).abs() < 1e-9);
+    }
+    assert_eq!(
+        together.bought_with("sku0", 3).unwrap_err().kind(),
+        "unknown_name"
+    );
+
+    // Recommendations: never what the person has; popular items for someone without history.
+    let everyone = a.recommend_segment(EVERYONE, &together, 5, now).unwrap();
+    assert_eq!(everyone.len(), 400);
+    for (id, picks) in &everyone {
+        assert_eq!(picks, &a.recommend(id, &together, 5).unwrap());
+        let had: std::collections::BTreeSet<String> = a
+            .profile(id)
+            .unwrap()
+            .events
+            .iter()
+            .filter_map(|e| match e.properties.first() {
+                Some((_, segcore::Value::String(sku))) => Some(sku.clone()),
+                _ => None,
+            })
+            .collect();
+        assert!(picks.iter().all(|r| !had.contains(&r.item)), "{id}");
+        assert!(picks.len() <= 5);
+    }
+    let newcomer = everyone
+        .iter()
+        .find(|(id, _)| a.profile(id).unwrap().events.is_empty())
+        .unwrap();
+    assert!(newcomer
+        .1
+        .iter()
+        .all(|r| r.because == segcore::insight::Because::Popular));
+    assert_eq!(newcomer.1[0].item, "sku00");
+}
