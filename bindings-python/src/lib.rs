@@ -7,6 +7,7 @@ mod audience;
 mod convert;
 mod decide;
 mod errors;
+mod insight;
 mod live;
 mod loads;
 mod predicate;
@@ -24,5 +25,13 @@ fn _segcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<predicate::Predicate>()?;
     m.add_class::<live::Transition>()?;
     m.add_function(wrap_pyfunction!(decide::holdout_fraction, m)?)?;
+    m.add_class::<insight::Outcome>()?;
+    m.add_class::<insight::CoOccurrence>()?;
+    m.add_function(wrap_pyfunction!(insight::wilson_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::t_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::two_proportion_test, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::welch_test, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::benjamini_hochberg, m)?)?;
+    m.add_function(wrap_pyfunction!(insight::sample_size_per_arm, m)?)?;
     Ok(())
 }

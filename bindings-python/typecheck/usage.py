@@ -78,3 +78,21 @@ def durable(path: str) -> int:
         generation: int | None = a.generation
         assert generation is not None
     return replayed + len(a)
+
+
+def insight(a: segcore.Audience) -> float:
+    from segcore import stats
+
+    outcome = segcore.Outcome.converts("did purchase in last 30d", at=segcore.SAMPLE_NOW)
+    kpis = a.kpis(["se", segcore.Predicate.parse("age < 30")], outcome, now=segcore.SAMPLE_NOW)
+    matrix = a.overlap(["se"], measure="jaccard")
+    advice: segcore.Advice = a.advise(outcome, minimum_effect=0.05)
+    together: segcore.CoOccurrence = a.co_occurrence("purchase", "sku", 0.01)
+    picks: list[dict[str, object]] = a.recommend("c0000001", together, k=3)
+    interval = stats.wilson_interval(3, 10)
+    n: int = stats.sample_size_per_arm(0.1, 0.02)
+    summary = a.score_rfm("purchase", "amount")
+    a.define_rfm_segments()
+    t = a.testability("se", 0.1, 0.02, "page_view")
+    del kpis, matrix, advice, picks, summary, t
+    return (interval[0] if interval else 0.0) + n + together.support("x")

@@ -38,21 +38,12 @@ from ._errors import (
     UnknownNameError,
     VersionError,
 )
+from . import plot, stats
+from ._frames import _frame
+from ._insight import Advice, CoOccurrence, _InsightMixin
 from ._segcore import Audience as _NativeAudience
+from ._segcore import Outcome
 from ._segcore import SAMPLE_NOW, Predicate, Transition, __version__, holdout_fraction
-
-
-def _frame(columns: dict[str, list[Any]]) -> Any:
-    """A pandas DataFrame if pandas is installed, else a pyarrow Table."""
-    try:
-        import pandas
-    except ImportError:
-        try:
-            import pyarrow
-        except ImportError:
-            raise ImportError("reports need pandas or pyarrow: pip install pandas") from None
-        return pyarrow.table(columns)
-    return pandas.DataFrame(columns)
 
 
 class _progress:
@@ -161,7 +152,7 @@ class Why:
         return f"Why(condition={self.condition!r}, holds={self.holds})"
 
 
-class Audience(_NativeAudience):
+class Audience(_InsightMixin):
     """Profiles with typed attributes, tags, events and consent, and named segments.
 
     Wherever a segment is expected, pass a defined segment's name, a predicate's text, or a
@@ -255,7 +246,12 @@ __all__ = [
     "Explain",
     "Why",
     "Transition",
+    "Outcome",
+    "Advice",
+    "CoOccurrence",
     "holdout_fraction",
+    "plot",
+    "stats",
     "SegcoreError",
     "ParseError",
     "TooDeepError",
