@@ -130,6 +130,54 @@ export declare class Audience {
    * form, at the top only).
    */
   why(id: string, segment: string, now?: Date | string | number | undefined | null): Why
+  /** Every segment's members and share of the live profiles at `now`, in name order. */
+  sizes(now?: Date | string | number | undefined | null): Array<SegmentSize>
+  /** How `segments` (names or predicates' text) overlap at `now`. */
+  overlap(segments: Array<string>, now?: Date | string | number | undefined | null): Overlap
+  /**
+   * Each segment's outcome at `now` with its interval, against everyone else, with
+   * Benjamini–Hochberg adjusted p-values.
+   */
+  kpis(segments: Array<string>, outcome: { kind: 'converts', predicate: string, at: Date | string | number } | { kind: 'sum', event: string, value: string, start: Date | string | number, end: Date | string | number }, now?: Date | string | number | undefined | null, confidence?: number | undefined | null): Kpis
+  /** `kpis` on a worker thread. */
+  kpisAsync(segments: Array<string>, outcome: { kind: 'converts', predicate: string, at: Date | string | number } | { kind: 'sum', event: string, value: string, start: Date | string | number, end: Date | string | number }, now?: Date | string | number | undefined | null, confidence?: number | undefined | null): Promise<Kpis>
+  /**
+   * Segment `a` against segment `b` (or everyone else) on `outcome`; null when a side is
+   * too small to test.
+   */
+  compare(a: string, outcome: { kind: 'converts', predicate: string, at: Date | string | number } | { kind: 'sum', event: string, value: string, start: Date | string | number, end: Date | string | number }, b?: string | undefined | null, now?: Date | string | number | undefined | null): Comparison | null
+  /**
+   * Whether `segment` can carry an A/B test: `plan` is `{ baseline, minimumEffect, alpha?,
+   * power?, arms? }`; traffic is its members who did `trafficEvent` in the last
+   * `lookbackDays` (default 28), per day.
+   */
+  testability(segment: string, plan: { baseline: number, minimumEffect: number, alpha?: number, power?: number, arms?: number }, trafficEvent: string, lookbackDays?: number | undefined | null, periodDays?: number | undefined | null, now?: Date | string | number | undefined | null): Testability
+  /**
+   * Reviews the catalog and its decisions against `outcome`: findings with reasons and
+   * numbers, and a suggested coarser catalog. `options`: `{ now?, alpha?, power?,
+   * duplicateJaccard? }`.
+   */
+  advise(outcome: { kind: 'converts', predicate: string, at: Date | string | number } | { kind: 'sum', event: string, value: string, start: Date | string | number, end: Date | string | number }, minimumEffect: number, options?: { now?: Date | string | number, alpha?: number, power?: number, duplicateJaccard?: number }): Advice
+  /** `advise` on a worker thread. */
+  adviseAsync(outcome: { kind: 'converts', predicate: string, at: Date | string | number } | { kind: 'sum', event: string, value: string, start: Date | string | number, end: Date | string | number }, minimumEffect: number, options?: { now?: Date | string | number, alpha?: number, power?: number, duplicateJaccard?: number }): Promise<Advice>
+  /**
+   * Scores recency, frequency and monetary value 1–5 by quintiles at `now`, stored as the
+   * attributes `rfm_recency`, `rfm_frequency`, `rfm_monetary`.
+   */
+  scoreRfm(event: string, value: string, now?: Date | string | number | undefined | null): { customers: number, cleared: number }
+  /** Defines the standard RFM segments (`rfm_champions`, `rfm_loyal`, …) over the scores. */
+  defineRfmSegments(): void
+  /**
+   * Which values of the string property `value` of `event` are bought together, keeping
+   * pairs held by at least `minSupport` of the baskets (a basket: a profile's values).
+   */
+  coOccurrence(event: string, value: string, minSupport: number): CoOccurrence
+  /** `coOccurrence` on a worker thread. */
+  coOccurrenceAsync(event: string, value: string, minSupport: number): Promise<CoOccurrence>
+  /** Up to `k` (default 10) items for profile `id`, never what they have. */
+  recommend(id: string, together: CoOccurrence, k?: number | undefined | null): Array<Recommendation>
+  /** `recommend` for every member of `segment` at `now`: ids to their items. */
+  recommendSegment(segment: string, together: CoOccurrence, k?: number | undefined | null, now?: Date | string | number | undefined | null): Record<string, Array<Recommendation>>
   /**
    * Turns live membership on with the clock at `now` (default: the current time): every
    * segment's members then are the baseline, and each write and `advanceTo` reports who
@@ -217,12 +265,53 @@ export declare class Audience {
   close(): void
 }
 
+/** Which items are bought together: from `Audience.coOccurrence`. */
+export declare class CoOccurrence {
+  /** Baskets counted (profiles with at least one item). */
+  get baskets(): number
+  /** Distinct items seen. */
+  get items(): number
+  /** The minimum support pairs were counted at. */
+  get minSupport(): number
+  /** The share of baskets holding `item`. */
+  support(item: string): number
+  /** Every pair at or above the minimum support, once, by count. */
+  pairs(): Array<ItemPair>
+  /** The items most bought with `item`, by confidence then lift. */
+  boughtWith(item: string, k?: number | undefined | null): Array<ItemPair>
+}
+
+/** The advisor's review. */
+export interface Advice {
+  /** Findings, segment by segment, then decision rules. */
+  findings: Array<Finding>
+  /** The suggested coarser catalog. */
+  suggested: Array<SuggestedGroup>
+}
+
 /** A whole audience's outcome of a decision. */
 export interface Assignment {
   /** Every variant's members (ids in slot order); holdout profiles are not among them. */
   variants: Record<string, Array<string>>
   /** The holdout (control) group, listed apart so a send can leave them out. */
   holdout: Array<string>
+}
+
+/** Benjamini–Hochberg adjusted p-values, in the order given. */
+export declare function benjaminiHochberg(pValues: Array<number>): Array<number>
+
+/** A comparison of two groups. */
+export interface Comparison {
+  /** The first group's estimate minus the second's. */
+  difference: number
+  /** The difference relative to the second group's estimate (null when that is 0). */
+  relativeLift?: number
+  /** z for rates, Welch's t for values. */
+  statistic: number
+  /** Degrees of freedom of Welch's t (null for the z test). */
+  freedom?: number
+  /** Two-sided p-value. */
+  pValue: number
 }
 
 /** The `code` of every error segcore throws (`error.code`), one per kind of mistake. */
@@ -295,11 +384,78 @@ export interface EventRow {
   properties?: Record<string, string | number>
 }
 
+/** One finding of the advisor. */
+export interface Finding {
+  /**
+   * `empty`, `too_small`, `near_duplicate`, `no_difference`, `merge_with_sibling`,
+   * `differs` or `shadowed_rule`.
+   */
+  kind: string
+  /** The segments it is about. */
+  segments: Array<string>
+  /** The decision, for a shadowed rule. */
+  decision?: string
+  /** Why, as a sentence. */
+  reason: string
+  /** The numbers behind it. */
+  numbers: Record<string, number>
+}
+
 /**
  * The draw that decides who a decision holds out: a fraction in [0, 1) from the decision's
  * name and the profile's id, the same in every binding; held out when below the share.
  */
 export declare function holdoutFraction(decision: string, profile: string): number
+
+/** Two items bought together. */
+export interface ItemPair {
+  /** The item bought. */
+  item: string
+  /** The item also bought. */
+  with: string
+  /** Baskets holding both. */
+  count: number
+  /** Their share of all baskets. */
+  support: number
+  /** The share of `item`'s baskets holding `with`. */
+  confidence: number
+  /** Confidence over `with`'s own support. */
+  lift: number
+}
+
+/** One segment's KPI. */
+export interface KpiRow {
+  /** The segment, as given. */
+  segment: string
+  /** Its members. */
+  members: number
+  /** Members as a share of the live profiles. */
+  share: number
+  /** The rate or mean (null for an empty segment). */
+  estimate?: number
+  /** The interval's lower bound (Wilson for a rate, t for a mean). */
+  low?: number
+  /** The interval's upper bound. */
+  high?: number
+  /** Live profiles not in the segment. */
+  restMembers: number
+  /** Their rate or mean. */
+  restEstimate?: number
+  /** The segment against the rest (null when a side is too small to test). */
+  vsRest?: Comparison
+  /** `vsRest`'s p-value adjusted by Benjamini–Hochberg over the rows. */
+  adjustedPValue?: number
+}
+
+/** KPIs for a list of segments. */
+export interface Kpis {
+  /** One row per segment, in the order given. */
+  rows: Array<KpiRow>
+  /** The outcome over every live profile. */
+  overall?: number
+  /** The confidence level of the intervals. */
+  confidence: number
+}
 
 /** What opening a durable directory found. */
 export interface OpenReport {
@@ -313,6 +469,16 @@ export interface OpenReport {
   bytesCut: number
   /** Whether a journal already folded into the snapshot was replaced. */
   staleJournalReplaced: boolean
+}
+
+/** How segments overlap: `intersections[i][j]` profiles are in both segment `i` and `j`. */
+export interface Overlap {
+  /** The segments, as given. */
+  names: Array<string>
+  /** Members of each. */
+  sizes: Array<number>
+  /** Profiles in both, by pair (the diagonal is each size). */
+  intersections: Array<Array<number>>
 }
 
 /** A plan step of `explain`. */
@@ -333,6 +499,62 @@ export interface PlanStep {
   children: Array<PlanStep>
 }
 
+/** One recommended item. */
+export interface Recommendation {
+  /** The item. */
+  item: string
+  /** Its score. */
+  score: number
+  /** The item of theirs whose buyers buy it; null for a popular item. */
+  because?: string
+}
+
+/** Profiles each arm of a two-sided test on a rate needs. */
+export declare function sampleSizePerArm(baseline: number, minimumEffect: number, alpha?: number | undefined | null, power?: number | undefined | null): number
+
+/** One segment's size. */
+export interface SegmentSize {
+  /** The segment's name. */
+  segment: string
+  /** Its members. */
+  members: number
+  /** Its members as a share of the live profiles. */
+  share: number
+}
+
+/** A group of the suggested catalog. */
+export interface SuggestedGroup {
+  /** The segments merged (one: keep as it is). */
+  segments: Array<string>
+  /** Their members together. */
+  members: number
+  /** The rate or mean over them. */
+  estimate?: number
+}
+
+/** Whether a segment can carry a test. */
+export interface Testability {
+  /** The segment. */
+  segment: string
+  /** Its members. */
+  members: number
+  /** Profiles each arm needs. */
+  neededPerArm: number
+  /** Profiles the whole test needs. */
+  needed: number
+  /** Members who did the traffic event in the look-back window. */
+  active: number
+  /** Those per day. */
+  dailyTraffic: number
+  /** Days to enrol `needed` members (null: never). */
+  daysNeeded?: number
+  /** Whether that is within the period. */
+  reachable: boolean
+}
+
+/** The Student t interval of the mean of `values`: `[low, high]`, or null under two values. */
+export declare function tInterval(values: Array<number>, confidence?: number | undefined | null): Array<number> | null
+
 /** A profile entering or leaving a segment, and when it happened. */
 export interface Transition {
   /** The profile's id. */
@@ -352,8 +574,14 @@ export interface Transition {
   atMs: number
 }
 
+/** The pooled two-proportion z test of x1/n1 against x2/n2 (null without trials). */
+export declare function twoProportionTest(x1: number, n1: number, x2: number, n2: number): Comparison | null
+
 /** The crate's version, the same as the npm package's. */
 export declare function version(): string
+
+/** Welch's t test of the means of `a` and `b` (null under two values a side). */
+export declare function welchTest(a: Array<number>, b: Array<number>): Comparison | null
 
 /**
  * One clause of `why`: whether it holds, how its parts decide it, what the profile has and
@@ -375,3 +603,6 @@ export interface Why {
   /** The whole explanation as readable text (at the top only). */
   text?: string
 }
+
+/** The Wilson score interval of `successes` of `trials`: `[low, high]`, or null without trials. */
+export declare function wilsonInterval(successes: number, trials: number, confidence?: number | undefined | null): Array<number> | null

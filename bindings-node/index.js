@@ -836,6 +836,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Audience = nativeBinding.Audience
+module.exports.CoOccurrence = nativeBinding.CoOccurrence
+module.exports.benjaminiHochberg = nativeBinding.benjaminiHochberg
 module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.holdoutFraction = nativeBinding.holdoutFraction
+module.exports.sampleSizePerArm = nativeBinding.sampleSizePerArm
+module.exports.tInterval = nativeBinding.tInterval
+module.exports.twoProportionTest = nativeBinding.twoProportionTest
 module.exports.version = nativeBinding.version
+module.exports.welchTest = nativeBinding.welchTest
+module.exports.wilsonInterval = nativeBinding.wilsonInterval

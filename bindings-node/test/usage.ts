@@ -1,6 +1,6 @@
 // A typed use of the package: `tsc --noEmit --strict` over this file must pass, and would fail
 // if index.d.ts lost or mistyped a method.
-import { Assignment, Audience, ErrorCode, EventRow, PlanStep, Transition, Why, holdoutFraction, version } from '..'
+import { Advice, Assignment, Audience, CoOccurrence, Comparison, ErrorCode, EventRow, Kpis, PlanStep, Recommendation, Testability, Transition, Why, holdoutFraction, version, wilsonInterval } from '..'
 
 const audience = new Audience('Europe/Stockholm')
 audience.upsert('ada', { country: 'SE', age: 36, vip: true, interests: ['yoga'], signedUp: new Date() })
@@ -70,3 +70,17 @@ async function durable(dir: string): Promise<number> {
   return replayed + (generation ?? 0)
 }
 void durable
+
+async function insight(a: Audience): Promise<number> {
+  const outcome = { kind: 'converts' as const, predicate: 'did purchase in last 30d', at: new Date() }
+  const kpis: Kpis = await a.kpisAsync(['se'], outcome)
+  const advice: Advice = a.advise(outcome, 0.05, { alpha: 0.05 })
+  const together: CoOccurrence = a.coOccurrence('purchase', 'sku', 0.01)
+  const picks: Array<Recommendation> = a.recommend('c0000001', together, 3)
+  const interval: Array<number> | null = wilsonInterval(3, 10)
+  const t: Testability = a.testability('se', { baseline: 0.1, minimumEffect: 0.02 }, 'page_view')
+  const revenue = { kind: 'sum' as const, event: 'purchase', value: 'amount', start: 0, end: Date.now() }
+  const c: Comparison | null = a.compare('se', revenue)
+  return kpis.rows.length + advice.findings.length + picks.length + (interval?.[0] ?? 0) + t.needed + (c?.pValue ?? 0)
+}
+void insight
