@@ -61,6 +61,16 @@ fn event(row: &Row) -> Event {
     }
 }
 
+/// Tracks `rows` as one batch.
+fn track_batch(a: &mut Audience, rows: &[Row]) -> segcore::Result<((), segcore::Commit)> {
+    a.batch(|a| {
+        for r in rows {
+            a.track(&r.id, event(r))?;
+        }
+        Ok(())
+    })
+}
+
 fn fresh(dir: &Path, name: &str) -> PathBuf {
     let d = dir.join(name);
     let _ = std::fs::remove_dir_all(&d);
@@ -74,14 +84,7 @@ fn segcore_one_writer(dir: &Path, rows: &[Row], batch: usize, sync: Sync) -> f64
     let mut a = Audience::open_with(&path, sync).unwrap();
     let start = Instant::now();
     for chunk in rows.chunks(batch) {
-        let ((), commit) = a
-            .batch(|a| {
-                for r in chunk {
-                    a.track(&r.id, event(r))?;
-                }
-                Ok(())
-            })
-            .unwrap();
+        let ((), commit) = track_batch(&mut a, chunk).unwrap();
         commit.wait().unwrap();
     }
     a.flush().unwrap();
@@ -101,16 +104,7 @@ fn segcore_writers(dir: &Path, rows: &[Row], batch: usize, writers: usize) -> f6
             let audience = Arc::clone(&audience);
             s.spawn(move || {
                 for chunk in rows.chunks(batch).skip(w).step_by(writers) {
-                    let ((), commit) = audience
-                        .write()
-                        .unwrap()
-                        .batch(|a| {
-                            for r in chunk {
-                                a.track(&r.id, event(r))?;
-                            }
-                            Ok(())
-                        })
-                        .unwrap();
+                    let ((), commit) = track_batch(&mut audience.write().unwrap(), chunk).unwrap();
                     commit.wait().unwrap();
                 }
             });
@@ -231,14 +225,8 @@ fn main() {
         let big = rows(replay);
         let start = Instant::now();
         for chunk in big.chunks(10_000) {
-            let ((), _) = a
-                .batch(|a| {
-                    for r in chunk {
-                        a.track(&r.id, event(r))?;
-                    }
-                    Ok(())
-                })
-                .unwrap();
+            // Sync::Never: nothing to wait for until the flush.
+            let ((), _) = track_batch(&mut a, chunk).unwrap();
         }
         a.flush().unwrap();
         let written = start.elapsed();

@@ -152,6 +152,27 @@ impl Model {
     }
 }
 
+/// What the writer has said so far: the last write acknowledged, and whether a compaction
+/// is under way.
+#[derive(Default)]
+struct Seen {
+    acked: Option<u64>,
+    compacting: bool,
+}
+
+impl Seen {
+    fn read(&mut self, line: &str) {
+        if let Some(i) = line.strip_prefix("ack ") {
+            self.acked = Some(i.parse().unwrap());
+            self.compacting = false;
+        } else if line == "compact" {
+            self.compacting = true;
+        } else if line == "compacted" {
+            self.compacting = false;
+        }
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     kills: usize,
@@ -171,23 +192,14 @@ fn kill_once(dir: &Path, model: &mut Model, rng: &mut fastrand::Rng, tally: &mut
     // Kill after a random number of acknowledgements, or just as a compaction starts.
     let target = rng.u64(1..160);
     let at_compaction = rng.u8(..4) == 0;
-    let mut acked: Option<u64> = None;
-    let mut compacting = false;
+    let mut seen = Seen::default();
     for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(i) = line.strip_prefix("ack ") {
-            acked = Some(i.parse().unwrap());
-            compacting = false;
-        } else if line == "compact" {
-            compacting = true;
-            if at_compaction {
-                std::thread::sleep(Duration::from_micros(rng.u64(0..3000)));
-                break;
-            }
-        } else if line == "compacted" {
-            compacting = false;
+        seen.read(&line.unwrap());
+        if seen.compacting && at_compaction {
+            std::thread::sleep(Duration::from_micros(rng.u64(0..3000)));
+            break;
         }
-        if acked.is_some_and(|a| a + 1 - start >= target) {
+        if seen.acked.is_some_and(|a| a + 1 - start >= target) {
             std::thread::sleep(Duration::from_micros(rng.u64(0..300)));
             break;
         }
@@ -195,17 +207,10 @@ fn kill_once(dir: &Path, model: &mut Model, rng: &mut fastrand::Rng, tally: &mut
     child.kill().unwrap();
     // Acknowledgements written before the kill are still in the pipe.
     for line in lines {
-        let line = line.unwrap();
-        if let Some(i) = line.strip_prefix("ack ") {
-            acked = Some(i.parse().unwrap());
-            compacting = false;
-        } else if line == "compact" {
-            compacting = true;
-        } else if line == "compacted" {
-            compacting = false;
-        }
+        seen.read(&line.unwrap());
     }
     child.wait().unwrap();
+    let (acked, compacting) = (seen.acked, seen.compacting);
     tally.kills += 1;
     tally.during_compaction += usize::from(compacting);
 

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 
 use crate::error::{Error, Result};
 use crate::index::Bitmap;
+use crate::insight::check_event_value;
 use crate::insight::stats::{
     benjamini_hochberg, two_proportion_test, welch_test, Interval, Proportion, Summary, Test,
 };
@@ -18,7 +19,6 @@ use crate::language::Predicate;
 use crate::limits::check_instant;
 use crate::matcher::Matcher;
 use crate::store::PropValue;
-use crate::validate::{check_event, event_property_type};
 use crate::value::AttrType;
 use crate::Audience;
 
@@ -159,14 +159,13 @@ impl Audience {
                         "the outcome's window ends ({to}) before it starts ({from})"
                     )));
                 }
-                check_event(&self.schema, event)?;
-                let ty = event_property_type(&self.schema, event, property)?;
-                if ty != AttrType::Number {
-                    return Err(Error::Type(format!(
-                        "`{event}.{property}` holds {}, not numbers: it cannot be summed",
-                        ty.name()
-                    )));
-                }
+                check_event_value(
+                    &self.schema,
+                    event,
+                    property,
+                    AttrType::Number,
+                    "it cannot be summed",
+                )?;
                 let mut values = vec![0.0; self.store.slot_bound()];
                 let (Some(name), Some(key)) = (
                     self.store.event_names.get(event),

@@ -26,3 +26,35 @@ pub use stats::{
 };
 pub use testability::{TestPlan, Testability};
 pub use together::{Because, CoOccurrence, ItemPair, Recommendation};
+
+use crate::error::{Error, Result};
+use crate::validate::{check_event, event_property_type};
+use crate::value::AttrType;
+
+/// Checks that `event.property` is known and holds `wanted` values; `use_` says what the
+/// values are for, in the error ("it cannot be summed").
+fn check_event_value(
+    schema: &crate::Schema,
+    event: &str,
+    property: &str,
+    wanted: AttrType,
+    use_: &str,
+) -> Result<()> {
+    check_event(schema, event)?;
+    let ty = event_property_type(schema, event, property)?;
+    if ty != wanted {
+        return Err(Error::Type(format!(
+            "`{event}.{property}` holds {}, not {}: {use_}",
+            ty.name(),
+            plural(wanted)
+        )));
+    }
+    Ok(())
+}
+
+fn plural(ty: AttrType) -> &'static str {
+    match ty {
+        AttrType::Number => "numbers",
+        _ => "strings",
+    }
+}

@@ -10,11 +10,11 @@
 
 use jiff::Timestamp;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::insight::check_event_value;
 use crate::language::Predicate;
 use crate::limits::check_instant;
 use crate::store::PropValue;
-use crate::validate::{check_event, event_property_type};
 use crate::value::{AttrType, Value};
 use crate::Audience;
 
@@ -127,14 +127,13 @@ impl Audience {
     /// ```
     pub fn score_rfm(&mut self, event: &str, value: &str, now: Timestamp) -> Result<RfmSummary> {
         check_instant(now, "`now`")?;
-        check_event(&self.schema, event)?;
-        let ty = event_property_type(&self.schema, event, value)?;
-        if ty != AttrType::Number {
-            return Err(Error::Type(format!(
-                "`{event}.{value}` holds {}, not numbers: it cannot be a monetary value",
-                ty.name()
-            )));
-        }
+        check_event_value(
+            &self.schema,
+            event,
+            value,
+            AttrType::Number,
+            "it cannot be a monetary value",
+        )?;
         for name in [RFM_RECENCY, RFM_FREQUENCY, RFM_MONETARY] {
             self.schema.check_attribute(name, AttrType::Number)?;
         }

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 
 use crate::error::{Error, NameKind, Result};
+use crate::insight::check_event_value;
 use crate::store::PropValue;
-use crate::validate::{check_event, event_property_type};
 use crate::value::AttrType;
 use crate::Audience;
 
@@ -335,14 +335,13 @@ impl Audience {
     /// Each live profile's distinct values of `event.property` with how many times it had
     /// each, for profiles with at least one.
     fn baskets(&self, event: &str, property: &str) -> Result<Vec<Basket>> {
-        check_event(&self.schema, event)?;
-        let ty = event_property_type(&self.schema, event, property)?;
-        if ty != AttrType::String {
-            return Err(Error::Type(format!(
-                "`{event}.{property}` holds {}, not strings: items are strings (skus, titles)",
-                ty.name()
-            )));
-        }
+        check_event_value(
+            &self.schema,
+            event,
+            property,
+            AttrType::String,
+            "items are strings (skus, titles)",
+        )?;
         let (Some(name), Some(key)) = (
             self.store.event_names.get(event),
             self.store.keys.get(property),
