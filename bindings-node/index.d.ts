@@ -130,6 +130,33 @@ export declare class Audience {
    * form, at the top only).
    */
   why(id: string, segment: string, now?: Date | string | number | undefined | null): Why
+  /**
+   * Applies one Segment-spec message (an object or JSON text) as a live stream delivers
+   * it; a message that cannot be loaded throws `SEGCORE_INPUT` and changes nothing.
+   */
+  ingest(message: object | string): Ingested
+  /**
+   * Streams a JSONL file of Segment-spec messages. `options.onError`: `'skip'` (load the
+   * rest, report each rejection) or `'fail'` (load nothing if any is bad, throwing
+   * `SEGCORE_INPUT`); `options.maxLineBytes` (1 MiB).
+   */
+  ingestJsonl(path: string, options?: { onError?: 'skip' | 'fail', maxLineBytes?: number } | undefined | null): IngestReport
+  /** `ingestJsonl` off the main thread. */
+  ingestJsonlAsync(path: string, options?: { onError?: 'skip' | 'fail', maxLineBytes?: number } | undefined | null): Promise<IngestReport>
+  /**
+   * Loads a contact CSV. `mapping`: `{preset?: 'mailchimp' | 'klaviyo', id?, idAttribute?,
+   * attributes?: {Column: name | [name, type]}, tags?, tagSeparator?, consent?: {Column:
+   * channel}, subscribed?: [channel]}`; `options.at` dates the tags and decisions (now).
+   */
+  loadContacts(path: string, mapping: ContactMapping, options?: { at?: Date | string | number, onError?: 'skip' | 'fail' } | undefined | null): IngestReport
+  /** `loadContacts` off the main thread. */
+  loadContactsAsync(path: string, mapping: ContactMapping, options?: { at?: Date | string | number, onError?: 'skip' | 'fail' } | undefined | null): Promise<IngestReport>
+  /**
+   * The members of `segment` who may be contacted on `options.channel` (`'email'`), as CSV
+   * or JSONL with `options.columns` (`['id']`), written to `options.path` or returned in
+   * `text`; `options.suppress` is a suppression list of ids or addresses.
+   */
+  export(segment: string, options?: { channel?: string, columns?: string[], format?: 'csv' | 'jsonl', path?: string, suppress?: string[], now?: Date | string | number } | undefined | null): ExportReport
   /** Every segment's members and share of the live profiles at `now`, in name order. */
   sizes(now?: Date | string | number | undefined | null): Array<SegmentSize>
   /** How `segments` (names or predicates' text) overlap at `now`. */
@@ -314,6 +341,29 @@ export interface Comparison {
   pValue: number
 }
 
+/** The column mapping of `loadContacts`, as the core reads it (`ContactMapping::from_json`). */
+export interface ContactMapping {
+  /** An email tool's export headers: `'mailchimp'` or `'klaviyo'`. */
+  preset?: 'mailchimp' | 'klaviyo'
+  /** The id column (overrides a preset's). */
+  id?: string
+  /** An attribute that also receives the id (`'email'`). */
+  idAttribute?: string
+  /**
+   * Column → attribute name, or `[name, type]` (`'string'`, `'number'`, `'bool'`,
+   * `'timestamp'`, `'list'`).
+   */
+  attributes?: Record<string, string | [string, 'string' | 'number' | 'bool' | 'timestamp' | 'list']>
+  /** The tags column. */
+  tags?: string
+  /** The text between two tags (`','`). */
+  tagSeparator?: string
+  /** Column → consent channel. */
+  consent?: Record<string, string>
+  /** Channels every row grants (an export of subscribed members). */
+  subscribed?: Array<string>
+}
+
 /** The `code` of every error segcore throws (`error.code`), one per kind of mistake. */
 export declare const enum ErrorCode {
   /** Predicate text that does not parse; the error has `line` and `column`. */
@@ -360,6 +410,11 @@ export declare const enum ErrorCode {
   /** A write refused (nothing applied) while the transition queue is full: drain it first. */
   SEGCORE_QUEUE_FULL = 'SEGCORE_QUEUE_FULL',
   /**
+   * A row or message that cannot be loaded, from a load asked to fail whole or from one
+   * message: the error has `origin` (the file), `line` (when there are lines) and `reason`.
+   */
+  SEGCORE_INPUT = 'SEGCORE_INPUT',
+  /**
    * An argument of the wrong type or shape (the message names it; bulk rows set `row`),
    * or text holding a lone surrogate.
    */
@@ -384,6 +439,25 @@ export interface EventRow {
   properties?: Record<string, string | number>
 }
 
+/**
+ * Who an export wrote and who it left out: `members === exported + consentWithdrawn +
+ * noConsent + suppressed`; `text` is the output when no `path` was given.
+ */
+export interface ExportReport {
+  /** Members of the segment. */
+  members: number
+  /** Rows written. */
+  exported: number
+  /** Left out: their latest decision withdraws consent on the channel. */
+  consentWithdrawn: number
+  /** Left out: they never decided on the channel. */
+  noConsent: number
+  /** Left out: tagged `suppressed` (or `suppressed:<channel>`), or on the suppression list. */
+  suppressed: number
+  /** The CSV or JSONL written, when no `path` was given. */
+  text?: string
+}
+
 /** One finding of the advisor. */
 export interface Finding {
   /**
@@ -406,6 +480,36 @@ export interface Finding {
  * name and the profile's id, the same in every binding; held out when below the share.
  */
 export declare function holdoutFraction(decision: string, profile: string): number
+
+/** What one message did. */
+export interface Ingested {
+  /** The message type. */
+  type: string
+  /** The profile it reached, after aliases. */
+  id: string
+  /** Whether it merged another profile into that one. */
+  merged: boolean
+  /** Values not stored because no attribute or property type holds them. */
+  valuesNotStored: number
+}
+
+/** What a load did: `read === loaded + rejected`; `rejections` holds the first 1,000. */
+export interface IngestReport {
+  /** Rows or messages read (blank lines are not counted). */
+  read: number
+  /** Applied to the audience. */
+  loaded: number
+  /** Refused, each with its line and reason in `rejections`. */
+  rejected: number
+  /** Profiles merged into another. */
+  merged: number
+  /** Values not stored because no attribute or property type holds them. */
+  valuesNotStored: number
+  /** Loaded messages by type, or `contact` for CSV rows. */
+  loadedByType: Record<string, number>
+  /** The first rejections, in line order. */
+  rejections: Array<Rejection>
+}
 
 /** Two items bought together. */
 export interface ItemPair {
@@ -507,6 +611,14 @@ export interface Recommendation {
   score: number
   /** The item of theirs whose buyers buy it; null for a popular item. */
   because?: string
+}
+
+/** One rejected row or message. */
+export interface Rejection {
+  /** The 1-based line it starts on. */
+  line: number
+  /** Why it was rejected. */
+  reason: string
 }
 
 /** Profiles each arm of a two-sided test on a rate needs. */

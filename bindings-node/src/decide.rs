@@ -12,7 +12,7 @@ use crate::audience::Audience;
 use crate::errors::{argument, napi_failure, Read, Throw};
 
 /// JSON text of a plain value (`JSON.stringify`), or a string as given.
-fn json_text(env: &Env, v: Unknown<'_>, what: &str) -> Read<String> {
+pub(crate) fn json_text(env: &Env, v: Unknown<'_>, what: &str) -> Read<String> {
     if v.get_type().ok() == Some(ValueType::String) {
         return string(v, what);
     }

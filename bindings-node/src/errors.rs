@@ -82,6 +82,18 @@ fn thrown(env: &Env, failure: Failure) -> Error {
         if let Failure::Core(segcore::Error::Locked { pid: Some(pid), .. }) = &failure {
             error.set_named_property("pid", *pid)?;
         }
+        if let Failure::Core(segcore::Error::Input {
+            origin,
+            line,
+            reason,
+        }) = &failure
+        {
+            error.set_named_property("origin", origin.as_str())?;
+            if let Some(line) = line {
+                error.set_named_property("line", *line as f64)?;
+            }
+            error.set_named_property("reason", reason.as_str())?;
+        }
         Ok(Error::from(napi::JsValue::to_unknown(&error)))
     };
     // If even building the error fails, still throw one that says what went wrong.
@@ -146,6 +158,9 @@ pub enum ErrorCode {
     SEGCORE_CLOCK_BACKWARDS,
     /// A write refused (nothing applied) while the transition queue is full: drain it first.
     SEGCORE_QUEUE_FULL,
+    /// A row or message that cannot be loaded, from a load asked to fail whole or from one
+    /// message: the error has `origin` (the file), `line` (when there are lines) and `reason`.
+    SEGCORE_INPUT,
     /// An argument of the wrong type or shape (the message names it; bulk rows set `row`),
     /// or text holding a lone surrogate.
     SEGCORE_ARGUMENT,

@@ -11,6 +11,7 @@ mod audience;
 mod decide;
 mod errors;
 mod events;
+mod ingest;
 mod insight;
 mod live;
 mod storage;
@@ -22,6 +23,7 @@ pub use audience::Audience;
 pub use decide::{holdout_fraction, Assign, Assignment, Why};
 pub use errors::{ErrorCode, Failure};
 pub use events::{EventRow, PlanStep};
+pub use ingest::{ContactMapping, ExportReport, IngestReport, Ingested, Load, Rejection};
 pub use insight::{
     benjamini_hochberg, sample_size_per_arm, t_interval, two_proportion_test, welch_test,
     wilson_interval, AdviseTask, CoOccurrence, CoOccurrenceTask, KpisTask,

@@ -157,7 +157,8 @@ test('the error codes are listed in the package', () => {
   assert.equal(ErrorCode.SEGCORE_QUEUE_FULL, 'SEGCORE_QUEUE_FULL')
   assert.equal(ErrorCode.SEGCORE_LOCKED, 'SEGCORE_LOCKED')
   assert.equal(ErrorCode.SEGCORE_VERSION, 'SEGCORE_VERSION')
-  assert.equal(Object.keys(ErrorCode).length, 18)
+  assert.equal(ErrorCode.SEGCORE_INPUT, 'SEGCORE_INPUT')
+  assert.equal(Object.keys(ErrorCode).length, 19)
 })
 
 test('epoch milliseconds are read exactly', () => {

@@ -1,6 +1,6 @@
 // A typed use of the package: `tsc --noEmit --strict` over this file must pass, and would fail
 // if index.d.ts lost or mistyped a method.
-import { Advice, Assignment, Audience, CoOccurrence, Comparison, ErrorCode, EventRow, Kpis, PlanStep, Recommendation, Testability, Transition, Why, holdoutFraction, version, wilsonInterval } from '..'
+import { Advice, Assignment, Audience, CoOccurrence, Comparison, ContactMapping, ErrorCode, EventRow, ExportReport, IngestReport, Ingested, Kpis, Rejection, PlanStep, Recommendation, Testability, Transition, Why, holdoutFraction, version, wilsonInterval } from '..'
 
 const audience = new Audience('Europe/Stockholm')
 audience.upsert('ada', { country: 'SE', age: 36, vip: true, interests: ['yoga'], signedUp: new Date() })
@@ -84,3 +84,17 @@ async function insight(a: Audience): Promise<number> {
   return kpis.rows.length + advice.findings.length + picks.length + (interval?.[0] ?? 0) + t.needed + (c?.pValue ?? 0)
 }
 void insight
+
+async function ingest(a: Audience, file: string): Promise<number> {
+  const done: Ingested = a.ingest({ type: 'track', userId: 'u', event: 'e', timestamp: new Date() })
+  const report: IngestReport = a.ingestJsonl(file, { onError: 'fail', maxLineBytes: 4096 })
+  const later: IngestReport = await a.ingestJsonlAsync(file)
+  const mapping: ContactMapping = { preset: 'mailchimp', attributes: { Orders: ['orders', 'number'], Name: 'name' }, subscribed: ['email'] }
+  const contacts: IngestReport = await a.loadContactsAsync(file, mapping, { at: new Date(), onError: 'skip' })
+  const exported: ExportReport = a.export('vips', { channel: 'email', columns: ['id', 'email'], format: 'csv' })
+  const first: Rejection | undefined = report.rejections[0]
+  const text: string | undefined = exported.text ?? undefined
+  void first, text, done.valuesNotStored
+  return later.loaded + contacts.rejected + exported.exported + report.loadedByType['track']
+}
+void ingest

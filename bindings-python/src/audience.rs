@@ -86,7 +86,7 @@ impl Audience {
     }
 
     /// The predicate a segment argument stands for.
-    fn resolve(&self, segment: &Bound<'_, PyAny>) -> PyResult<segcore::Predicate> {
+    pub(crate) fn resolve(&self, segment: &Bound<'_, PyAny>) -> PyResult<segcore::Predicate> {
         if let Ok(p) = segment.cast::<Predicate>() {
             let p = p.get().inner.clone();
             self.read().validate(&p).py_err()?;

@@ -24,6 +24,7 @@ fn class_name(kind: &str) -> &'static str {
         "not_live" => "NotLiveError",
         "clock_backwards" => "ClockBackwardsError",
         "queue_full" => "QueueFullError",
+        "input" => "InputError",
         _ => "SegcoreError",
     }
 }
@@ -74,6 +75,15 @@ fn build(py: Python<'_>, e: &segcore::Error) -> PyResult<PyErr> {
             details.set_item("to", to.to_string())?;
         }
         segcore::Error::QueueFull { capacity } => details.set_item("capacity", *capacity)?,
+        segcore::Error::Input {
+            origin,
+            line,
+            reason,
+        } => {
+            details.set_item("origin", origin.clone())?;
+            details.set_item("line", *line)?;
+            details.set_item("reason", reason.clone())?;
+        }
         segcore::Error::Io { path, .. } => details.set_item("path", path.clone())?,
         segcore::Error::Locked { path, pid } => {
             details.set_item("path", path.clone())?;

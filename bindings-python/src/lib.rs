@@ -7,6 +7,7 @@ mod audience;
 mod convert;
 mod decide;
 mod errors;
+mod ingest;
 mod insight;
 mod live;
 mod loads;
@@ -27,6 +28,8 @@ fn _segcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decide::holdout_fraction, m)?)?;
     m.add_class::<insight::Outcome>()?;
     m.add_class::<insight::CoOccurrence>()?;
+    m.add_class::<ingest::IngestReport>()?;
+    m.add_class::<ingest::PyExportReport>()?;
     m.add_function(wrap_pyfunction!(insight::wilson_interval, m)?)?;
     m.add_function(wrap_pyfunction!(insight::t_interval, m)?)?;
     m.add_function(wrap_pyfunction!(insight::two_proportion_test, m)?)?;

@@ -96,3 +96,23 @@ def insight(a: segcore.Audience) -> float:
     t = a.testability("se", 0.1, 0.02, "page_view")
     del kpis, matrix, advice, picks, summary, t
     return (interval[0] if interval else 0.0) + n + together.support("x")
+
+
+def ingest(a: segcore.Audience, path: str) -> int:
+    done: dict[str, object] = a.ingest({"type": "track", "userId": "u", "event": "e", "timestamp": "2024-06-01T00:00:00Z"})
+    report: segcore.IngestReport = a.ingest_jsonl(path, on_error="fail", max_line_bytes=4096)
+    records = a.ingest_records([{"type": "page", "anonymousId": "v"}], on_error="skip")
+    contacts = a.load_contacts(
+        path, preset="mailchimp", attributes={"Orders": ("orders", "number"), "Name": "name"}, subscribed=["email"]
+    )
+    exported: segcore.ExportReport = a.export("vips", None, channel="email", columns=["id", "email"])
+    lines: list[tuple[int, str]] = report.rejections
+    text: str | None = exported.text
+    del done, lines, text
+    try:
+        a.ingest("{}")
+    except segcore.InputError as e:
+        origin: str = e.origin
+        line: int | None = e.line
+        del origin, line
+    return records.loaded + contacts.rejected + exported.exported

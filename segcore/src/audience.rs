@@ -63,6 +63,8 @@ pub struct Audience {
     pub(crate) reverse: OnceLock<Arc<Reverse>>,
     /// The directory and journal of a durable audience (`Audience::open`).
     pub(crate) durable: Attached,
+    /// Ids merged into other profiles by ingest, built from `merged_ids` when first needed.
+    pub(crate) aliases: crate::ingest::Aliases,
 }
 
 impl Default for Audience {
@@ -84,6 +86,7 @@ impl Audience {
             reverse: OnceLock::new(),
             decisions: Default::default(),
             durable: Attached::default(),
+            aliases: Default::default(),
         }
     }
 
@@ -251,6 +254,9 @@ impl Audience {
             .collect();
         for (name, value) in attributes {
             let name = name.as_ref();
+            if name == crate::ingest::MERGED_IDS {
+                self.aliases.invalidate();
+            }
             self.schema.declare_attribute(name, value.attr_type())?;
             self.store.set_attribute(slot, name, Some(value));
         }
@@ -297,6 +303,9 @@ impl Audience {
             attribute: attribute.to_owned(),
         })?;
         let had = self.store.attribute(slot, attribute).is_some();
+        if attribute == crate::ingest::MERGED_IDS {
+            self.aliases.invalidate();
+        }
         self.store.set_attribute(slot, attribute, None);
         self.notify(slot, false, Change::Attributes(&[attribute]));
         self.journal_commit(frame)?;
@@ -424,6 +433,7 @@ impl Audience {
             return Ok(false);
         };
         let frame = self.journal_frame(|| Record::Erase { id: id.to_owned() })?;
+        self.forget_aliases(id);
         if let Some(live) = self.live.as_mut() {
             let left = live.on_erase(slot, id);
             self.feed.push(left);
@@ -621,7 +631,7 @@ impl Audience {
 }
 
 /// Tags are non-empty, and `*` is kept for wildcards.
-fn check_tag(tag: &str) -> Result<()> {
+pub(crate) fn check_tag(tag: &str) -> Result<()> {
     check_name(tag, "a tag")?;
     if tag.contains('*') {
         return Err(Error::InvalidValue(format!(

@@ -34,6 +34,8 @@ pub enum NameKind {
     Variant,
     /// An item of a co-occurrence index (a sku, a title).
     Item,
+    /// A contact-list preset (`mailchimp`, `klaviyo`).
+    Preset,
 }
 
 impl NameKind {
@@ -51,6 +53,7 @@ impl NameKind {
             NameKind::Decision => "decision",
             NameKind::Variant => "variant",
             NameKind::Item => "item",
+            NameKind::Preset => "contact preset",
         }
     }
 }
@@ -235,6 +238,17 @@ pub enum Error {
         message: String,
     },
 
+    /// A row or message of an input (a JSONL file, a CSV, one message) that cannot be loaded.
+    #[error("{origin}{}: {reason}", .line.map_or_else(String::new, |l| format!(", line {l}")))]
+    Input {
+        /// The file or stream (`message` for one message, `records` for a list).
+        origin: String,
+        /// The 1-based line the row or message starts on, when there are lines.
+        line: Option<u64>,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A live-membership call while live membership is off
     /// ([`Audience::start_live`](crate::Audience::start_live) turns it on).
     #[error("live membership is off: start it with start_live first")]
@@ -261,8 +275,8 @@ pub enum Error {
 impl Error {
     /// A stable snake_case name for the kind of error, the same in every binding:
     /// `parse`, `json`, `unknown_name`, `schema`, `type`, `invalid_value`, `too_deep`,
-    /// `cycle`, `segment_in_use`, `corrupt`, `io`, `version`, `locked`, `template`, `not_live`, `clock_backwards` or
-    /// `queue_full`.
+    /// `cycle`, `segment_in_use`, `corrupt`, `io`, `version`, `locked`, `template`, `input`,
+    /// `not_live`, `clock_backwards` or `queue_full`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Parse(_) => "parse",
@@ -279,6 +293,7 @@ impl Error {
             Error::Version { .. } => "version",
             Error::Locked { .. } => "locked",
             Error::Template { .. } => "template",
+            Error::Input { .. } => "input",
             Error::NotLive => "not_live",
             Error::ClockBackwards { .. } => "clock_backwards",
             Error::QueueFull { .. } => "queue_full",

@@ -31,8 +31,10 @@ mod column;
 pub mod decide;
 mod error;
 mod explain;
+pub mod export;
 mod geo;
 mod index;
+pub mod ingest;
 pub mod insight;
 pub mod language;
 pub mod limits;
@@ -73,6 +75,11 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The examples in docs/ingest.md, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/ingest.md")]
+struct IngestDoctests;
 
 /// The examples in docs/live.md, run as doc tests.
 #[cfg(doctest)]

@@ -24,6 +24,7 @@ from ._errors import (
     ClockBackwardsError,
     CorruptError,
     CycleError,
+    InputError,
     InvalidValueError,
     LockedError,
     NotLiveError,
@@ -40,9 +41,10 @@ from ._errors import (
 )
 from . import plot, stats
 from ._frames import _frame
+from ._ingest import _IngestMixin
 from ._insight import Advice, CoOccurrence, _InsightMixin
 from ._segcore import Audience as _NativeAudience
-from ._segcore import Outcome
+from ._segcore import ExportReport, IngestReport, Outcome
 from ._segcore import SAMPLE_NOW, Predicate, Transition, __version__, holdout_fraction
 
 
@@ -152,7 +154,7 @@ class Why:
         return f"Why(condition={self.condition!r}, holds={self.holds})"
 
 
-class Audience(_InsightMixin):
+class Audience(_IngestMixin, _InsightMixin):
     """Profiles with typed attributes, tags, events and consent, and named segments.
 
     Wherever a segment is expected, pass a defined segment's name, a predicate's text, or a
@@ -247,6 +249,8 @@ __all__ = [
     "Why",
     "Transition",
     "Outcome",
+    "IngestReport",
+    "ExportReport",
     "Advice",
     "CoOccurrence",
     "holdout_fraction",
@@ -268,4 +272,5 @@ __all__ = [
     "NotLiveError",
     "ClockBackwardsError",
     "QueueFullError",
+    "InputError",
 ]

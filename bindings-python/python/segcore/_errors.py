@@ -123,6 +123,17 @@ class QueueFullError(SegcoreError, RuntimeError):
     capacity: int
 
 
+class InputError(SegcoreError, ValueError):
+    """A row or message of an input that cannot be loaded (raised when a load is asked to
+    fail whole, or for one message): ``origin`` is the file (``message`` for one message,
+    ``records`` for a list), ``line`` the 1-based line it starts on (None for one message),
+    ``reason`` what is wrong with it."""
+
+    origin: str
+    line: int | None
+    reason: str
+
+
 __all__ = [
     "SegcoreError",
     "ParseError",
@@ -140,4 +151,5 @@ __all__ = [
     "NotLiveError",
     "ClockBackwardsError",
     "QueueFullError",
+    "InputError",
 ]

@@ -12,6 +12,7 @@ mod advisor;
 mod kpi;
 mod overlap;
 mod rfm;
+mod sampling;
 mod stats;
 mod testability;
 mod together;

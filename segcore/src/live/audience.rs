@@ -132,7 +132,14 @@ impl Audience {
     /// ```
     pub fn apply(&mut self, write: Write) -> Result<Vec<Transition>> {
         self.feed.begin_taking();
-        let done = match write {
+        let done = self.perform(write);
+        let taken = self.feed.end_taking();
+        done.map(|()| taken)
+    }
+
+    /// Applies one write with the method of the same name; transitions stay in the feed.
+    pub(crate) fn perform(&mut self, write: Write) -> Result<()> {
+        match write {
             Write::Upsert { id, attributes } => self.upsert(&id, attributes).map(drop),
             Write::Unset { id, attribute } => self.unset(&id, &attribute).map(drop),
             Write::Tag { id, tag, at } => self.tag(&id, &tag, at),
@@ -145,9 +152,7 @@ impl Audience {
                 at,
             } => self.set_consent(&id, &channel, granted, at),
             Write::Erase { id } => self.erase(&id).map(drop),
-        };
-        let taken = self.feed.end_taking();
-        done.map(|()| taken)
+        }
     }
 
     /// Refuses a queued write while the queue is full (only while live).
