@@ -146,14 +146,7 @@ impl Task for Load {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<IngestReport> {
-        if self.subscribers.any() {
-            let moved = self
-                .audience
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain_transitions();
-            self.subscribers.deliver(&env, moved)?;
-        }
+        crate::live::deliver_queued(&env, &self.audience, &self.subscribers)?;
         output.map(IngestReport::from).js(&env)
     }
 }

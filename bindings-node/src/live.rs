@@ -123,12 +123,26 @@ impl Audience {
     /// After a write: with subscribers, the queued transitions go to them (a bulk load that
     /// failed part way has written, and queued, the rows before the failure).
     pub(crate) fn written<T>(&self, env: &Env, done: Result<T>) -> Result<T> {
-        if self.subscribers.any() {
-            let moved = self.write().drain_transitions();
-            self.subscribers.deliver(env, moved)?;
-        }
+        deliver_queued(env, &self.inner, &self.subscribers)?;
         done
     }
+}
+
+/// Hands the queued transitions to the subscribers, if there are any (after a write, or when
+/// an async load resolves: rows written before a refused one count too).
+pub(crate) fn deliver_queued(
+    env: &Env,
+    audience: &std::sync::RwLock<segcore::Audience>,
+    subscribers: &Subscribers,
+) -> Result<()> {
+    if subscribers.any() {
+        let moved = audience
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain_transitions();
+        subscribers.deliver(env, moved)?;
+    }
+    Ok(())
 }
 
 fn date(env: &Env, t: Timestamp) -> Result<JsDate<'_>> {

@@ -52,15 +52,7 @@ impl Task for TrackMany {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<u32> {
-        // Rows before a refused one stay written, so their transitions are delivered either way.
-        if self.subscribers.any() {
-            let moved = self
-                .audience
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain_transitions();
-            self.subscribers.deliver(&env, moved)?;
-        }
+        crate::live::deliver_queued(&env, &self.audience, &self.subscribers)?;
         output.js(&env)
     }
 }

@@ -117,3 +117,94 @@ pub fn evaluate(audience: &Audience, input: &[u8]) {
     let image = first & 0x3c == 0;
     grammar::evaluate_at(audience, &grammar::predicate_text(rest), now, image);
 }
+
+/// `ingest`: the input as a JSONL stream of Segment-spec messages (lines of at most 4 KiB).
+/// Every line read is loaded or rejected; a load that must fail whole either loads exactly what
+/// the skipping load did (nothing was bad) or fails with an input error and changes nothing.
+pub fn ingest(input: &[u8]) {
+    use segcore::ingest::{IngestOptions, OnError};
+    let skip = IngestOptions {
+        max_line_bytes: 4096,
+        ..IngestOptions::default()
+    };
+    let mut audience = Audience::new();
+    let report = audience
+        .ingest_jsonl(std::io::Cursor::new(input), "fuzz", &skip)
+        .expect("an in-memory load fails only on its input");
+    assert_eq!(report.read, report.loaded + report.rejected);
+    let strict = IngestOptions {
+        on_error: OnError::Fail,
+        ..skip
+    };
+    all_or_nothing(&audience, report.rejected, |a| {
+        a.ingest_jsonl(std::io::Cursor::new(input), "fuzz", &strict)
+            .map(drop)
+    });
+}
+
+/// `contacts`: the first byte picks a mapping (Mailchimp, Klaviyo, or columns of every type);
+/// the rest is the CSV. The same invariants as `ingest`.
+pub fn contacts(input: &[u8]) {
+    use segcore::ingest::{ContactMapping, IngestOptions, OnError};
+    use segcore::AttrType;
+    let (first, csv) = input.split_first().unwrap_or((&0, &[]));
+    let mapping = match first % 3 {
+        0 => ContactMapping::preset("mailchimp")
+            .expect("a preset")
+            .consent_for_every_row("email", true),
+        1 => ContactMapping::preset("klaviyo").expect("a preset"),
+        _ => ContactMapping::new("id")
+            .attribute("n", "n", AttrType::Number)
+            .attribute("b", "b", AttrType::Bool)
+            .attribute("t", "t", AttrType::Timestamp)
+            .attribute("l", "l", AttrType::List)
+            .tags("tags", ";")
+            .consent("c", "email"),
+    };
+    let at: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().expect("an instant");
+    let mut audience = Audience::new();
+    let Ok(report) = audience.load_contacts(
+        std::io::Cursor::new(csv),
+        "fuzz.csv",
+        &mapping,
+        at,
+        &IngestOptions::default(),
+    ) else {
+        // A header without the id column (or no header): refused before any row.
+        assert!(audience.is_empty());
+        return;
+    };
+    assert_eq!(report.read, report.loaded + report.rejected);
+    let strict = IngestOptions {
+        on_error: OnError::Fail,
+        ..IngestOptions::default()
+    };
+    all_or_nothing(&audience, report.rejected, |a| {
+        a.load_contacts(std::io::Cursor::new(csv), "fuzz.csv", &mapping, at, &strict)
+            .map(drop)
+    });
+}
+
+/// A failing load on a new audience: with nothing rejected it gives `skipped`'s audience,
+/// else an input error and an empty audience.
+fn all_or_nothing(
+    skipped: &Audience,
+    rejected: u64,
+    load: impl FnOnce(&mut Audience) -> segcore::Result<()>,
+) {
+    let mut strict = Audience::new();
+    match load(&mut strict) {
+        Ok(()) => {
+            assert_eq!(rejected, 0, "a failing load loaded despite a bad input");
+            assert_eq!(strict.to_bytes(), skipped.to_bytes());
+        }
+        Err(e) => {
+            assert_eq!(e.kind(), "input", "{e}");
+            assert!(
+                rejected > 0,
+                "a failing load failed on an input the skipping load took"
+            );
+            assert_eq!(strict.to_bytes(), Audience::new().to_bytes());
+        }
+    }
+}

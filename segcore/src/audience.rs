@@ -358,27 +358,8 @@ impl Audience {
     /// order. Property types are inferred per event name and enforced.
     pub fn track(&mut self, id: &str, event: Event) -> Result<()> {
         check_name(id, "a profile id")?;
-        check_name(&event.name, "an event name")?;
-        check_instant(event.at, "the event's time")?;
+        check_event(&self.schema, &event)?;
         self.room()?;
-        if event.properties.len() > MAX_EVENT_PROPERTIES {
-            return Err(Error::InvalidValue(format!(
-                "event `{}` has {} properties; at most {MAX_EVENT_PROPERTIES} are allowed",
-                event.name,
-                event.properties.len()
-            )));
-        }
-        for (i, (key, value)) in event.properties.iter().enumerate() {
-            value.check(key)?;
-            self.schema
-                .check_event_property(&event.name, key, value.attr_type())?;
-            if event.properties[..i].iter().any(|(k, _)| k == key) {
-                return Err(Error::InvalidValue(format!(
-                    "event `{}` has property `{key}` twice",
-                    event.name
-                )));
-            }
-        }
         let frame = self.journal_frame(|| Record::track(id, &event))?;
         self.schema.declare_event(&event.name)?;
         for (key, value) in &event.properties {
@@ -631,6 +612,31 @@ impl Audience {
 }
 
 /// Tags are non-empty, and `*` is kept for wildcards.
+/// Checks an event against the schema without recording anything: its name and time, the
+/// number of its properties, each value and type, no key twice.
+pub(crate) fn check_event(schema: &Schema, event: &Event) -> Result<()> {
+    check_name(&event.name, "an event name")?;
+    check_instant(event.at, "the event's time")?;
+    if event.properties.len() > MAX_EVENT_PROPERTIES {
+        return Err(Error::InvalidValue(format!(
+            "event `{}` has {} properties; at most {MAX_EVENT_PROPERTIES} are allowed",
+            event.name,
+            event.properties.len()
+        )));
+    }
+    for (i, (key, value)) in event.properties.iter().enumerate() {
+        value.check(key)?;
+        schema.check_event_property(&event.name, key, value.attr_type())?;
+        if event.properties[..i].iter().any(|(k, _)| k == key) {
+            return Err(Error::InvalidValue(format!(
+                "event `{}` has property `{key}` twice",
+                event.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn check_tag(tag: &str) -> Result<()> {
     check_name(tag, "a tag")?;
     if tag.contains('*') {

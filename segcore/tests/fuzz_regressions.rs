@@ -68,3 +68,17 @@ fn evaluate() {
         checks::evaluate(&audience, &input);
     }
 }
+
+#[test]
+fn ingest() {
+    for (_, input) in inputs("ingest") {
+        checks::ingest(&input);
+    }
+}
+
+#[test]
+fn contacts() {
+    for (_, input) in inputs("contacts") {
+        checks::contacts(&input);
+    }
+}

@@ -185,11 +185,20 @@ fn walk(dir: &std::path::Path, args: &DemoArgs) -> Outcome {
             at: now,
         },
         now - SignedDuration::from_hours(24 * 30),
-        0.02,
+        0.05,
     );
     let advice = audience.advise(&advisor)?;
-    for f in advice.findings.iter().take(8) {
-        println!("  {:<18} {}", f.kind.name(), f.reason);
+    // One finding of each kind, and how many there are.
+    let mut kinds: Vec<_> = advice.findings.iter().map(|f| f.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let of_kind: Vec<_> = advice.findings.iter().filter(|f| f.kind == kind).collect();
+        let count = match of_kind.len() {
+            1 => "1 segment".to_owned(),
+            n => format!("{n} segments"),
+        };
+        println!("  {:<18} ({count}) e.g. {}", kind.name(), of_kind[0].reason);
     }
 
     heading("Next");

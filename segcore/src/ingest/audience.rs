@@ -60,7 +60,7 @@ impl Audience {
     /// # Ok::<(), segcore::Error>(())
     /// ```
     pub fn ingest_message(&mut self, message: &Json) -> Result<Ingested> {
-        let ((outcome, _), commit) = self.batch(|a| a.ingest_one(message, None))?;
+        let ((outcome, _), commit) = self.batch(|a| a.ingest_one(message))?;
         commit.wait()?;
         match outcome {
             Outcome::Loaded(done) => Ok(done),
@@ -304,7 +304,7 @@ impl Audience {
         source: &str,
         options: &IngestOptions,
     ) -> Result<()> {
-        let (outcome, merged) = self.ingest_one(message, None)?;
+        let (outcome, merged) = self.ingest_one(message)?;
         report.merged += merged;
         match outcome {
             Outcome::Loaded(done) => {
@@ -326,13 +326,18 @@ impl Audience {
 
     /// Plans, checks and applies one message. Returns the outcome and the profiles merged; an
     /// `Err` is a failure that ends the load (the journal, a full transition queue).
-    fn ingest_one(&mut self, message: &Json, schema: Option<&Schema>) -> Result<(Outcome, u64)> {
-        let plan = match plan(self, schema, message) {
+    fn ingest_one(&mut self, message: &Json) -> Result<(Outcome, u64)> {
+        let plan = match plan(self, None, message) {
             Ok(p) => p,
             Err(reason) => return Ok((Outcome::Rejected(reason), 0)),
         };
-        if let Err(e) = check_writes(&self.schema, plan.writes()) {
-            return Ok((Outcome::Rejected(e.to_string()), 0));
+        // A single write checks itself before it changes anything; several are checked
+        // together first, so that a bad one cannot leave the others applied.
+        let single = matches!(plan.steps.as_slice(), [Step::Write(_)]);
+        if !single {
+            if let Err(e) = check_writes(&self.schema, plan.writes()) {
+                return Ok((Outcome::Rejected(e.to_string()), 0));
+            }
         }
         let mut merged = 0;
         for step in plan.steps {
@@ -340,7 +345,13 @@ impl Audience {
                 Step::Merge { from, into } => {
                     merged += u64::from(self.merge_profiles(&from, &into)?)
                 }
-                Step::Write(w) => self.perform(w)?,
+                Step::Write(w) => match self.perform(w) {
+                    Ok(()) => {}
+                    Err(e) if single && !ends_the_load(&e) => {
+                        return Ok((Outcome::Rejected(e.to_string()), 0))
+                    }
+                    Err(e) => return Err(e),
+                },
             }
         }
         Ok((
@@ -353,6 +364,14 @@ impl Audience {
             merged,
         ))
     }
+}
+
+/// Failures that are not about the input: the journal, a full transition queue.
+fn ends_the_load(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Io { .. } | Error::QueueFull { .. } | Error::Locked { .. } | Error::Corrupt(_)
+    )
 }
 
 /// A line as a message: `None` for a blank line, `Err` with the reason for a bad one.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::audience::{check_tag, MAX_EVENT_PROPERTIES};
+use crate::audience::{check_event, check_tag};
 use crate::error::{Error, Result};
 use crate::limits::check_instant;
 use crate::schema::{check_name, Schema};
@@ -53,24 +53,8 @@ pub(crate) fn check_writes<'a>(
             }
             Write::Track { id, event } => {
                 check_name(id, "a profile id")?;
-                check_name(&event.name, "an event name")?;
-                check_instant(event.at, "the event's time")?;
-                if event.properties.len() > MAX_EVENT_PROPERTIES {
-                    return Err(Error::InvalidValue(format!(
-                        "event `{}` has {} properties; at most {MAX_EVENT_PROPERTIES} are allowed",
-                        event.name,
-                        event.properties.len()
-                    )));
-                }
-                for (i, (key, value)) in event.properties.iter().enumerate() {
-                    value.check(key)?;
-                    schema.check_event_property(&event.name, key, value.attr_type())?;
-                    if event.properties[..i].iter().any(|(k, _)| k == key) {
-                        return Err(Error::InvalidValue(format!(
-                            "event `{}` has property `{key}` twice",
-                            event.name
-                        )));
-                    }
+                check_event(schema, event)?;
+                for (key, value) in &event.properties {
                     note(Some(&event.name), key, value.attr_type())?;
                 }
             }
