@@ -21,7 +21,7 @@ use crate::predicate::Predicate;
 /// an event's numeric value over [start, end) per member.
 #[pyclass(frozen, module = "segcore._segcore")]
 pub(crate) struct Outcome {
-    inner: CoreOutcome,
+    pub(crate) inner: CoreOutcome,
 }
 
 #[pymethods]
@@ -58,6 +58,39 @@ impl Outcome {
                 from: instant(start)?,
                 to: instant(end)?,
             },
+        })
+    }
+
+    /// Pickles as the call that makes it (so an outcome travels to Dask workers).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let py = slf.py();
+        let class = py.get_type::<Outcome>();
+        Ok(match &slf.get().inner {
+            CoreOutcome::Converts { predicate, at } => (
+                class.getattr("converts")?,
+                (predicate.to_string(), at.to_string())
+                    .into_pyobject(py)?
+                    .into_any(),
+            ),
+            CoreOutcome::Sum {
+                event,
+                property,
+                from,
+                to,
+            } => (
+                class.getattr("sum")?,
+                (
+                    event.clone(),
+                    property.clone(),
+                    from.to_string(),
+                    to.to_string(),
+                )
+                    .into_pyobject(py)?
+                    .into_any(),
+            ),
+            _ => {
+                return Err(PyTypeError::new_err("this outcome cannot be pickled"));
+            }
         })
     }
 
@@ -147,7 +180,7 @@ fn pair_columns(py: Python<'_>, pairs: Vec<insight::ItemPair>) -> PyResult<Bound
 
 /// Segment arguments as the core takes them: names or predicates' text (a Predicate as its
 /// canonical text).
-fn segment_texts(segments: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+pub(crate) fn segment_texts(segments: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if segments.cast::<PyString>().is_ok() {
         return Err(PyTypeError::new_err(
             "segments is a list of names or predicates, not one string",
@@ -163,6 +196,47 @@ fn segment_texts(segments: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             }
         })
         .collect()
+}
+
+/// A KPI report as the columns `kpis` turns into a DataFrame.
+pub(crate) fn kpi_columns<'py>(
+    py: Python<'py>,
+    kpis: &insight::Kpis,
+) -> PyResult<Bound<'py, PyDict>> {
+    let rows = &kpis.rows;
+    let d = PyDict::new(py);
+    let column = |f: &dyn Fn(&insight::KpiRow) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter().map(f).collect()
+    };
+    d.set_item(
+        "segment",
+        rows.iter().map(|r| r.segment.as_str()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "members",
+        rows.iter().map(|r| r.members).collect::<Vec<_>>(),
+    )?;
+    d.set_item("share", rows.iter().map(|r| r.share).collect::<Vec<_>>())?;
+    d.set_item("estimate", column(&|r| r.estimate))?;
+    let intervals: Vec<(Option<f64>, Option<f64>)> =
+        rows.iter().map(|r| interval_pair(r.interval)).collect();
+    d.set_item("low", intervals.iter().map(|i| i.0).collect::<Vec<_>>())?;
+    d.set_item("high", intervals.iter().map(|i| i.1).collect::<Vec<_>>())?;
+    d.set_item(
+        "rest_members",
+        rows.iter().map(|r| r.rest.members()).collect::<Vec<_>>(),
+    )?;
+    d.set_item("rest_estimate", column(&|r| r.rest.estimate()))?;
+    d.set_item("difference", column(&|r| r.vs_rest.map(|t| t.difference)))?;
+    d.set_item(
+        "relative_lift",
+        column(&|r| r.vs_rest.and_then(|t| t.relative_lift)),
+    )?;
+    d.set_item("statistic", column(&|r| r.vs_rest.map(|t| t.statistic)))?;
+    d.set_item("p_value", column(&|r| r.vs_rest.map(|t| t.p_value)))?;
+    d.set_item("adjusted_p_value", column(&|r| r.adjusted_p_value))?;
+    d.set_item("overall", measure_dict(py, &kpis.overall)?)?;
+    Ok(d)
 }
 
 fn interval_pair(i: Option<Interval>) -> (Option<f64>, Option<f64>) {
@@ -256,40 +330,7 @@ impl Audience {
                 self.read().kpis(&names, &outcome.inner, now, confidence)
             })
             .py_err()?;
-        let rows = &kpis.rows;
-        let d = PyDict::new(py);
-        let column = |f: &dyn Fn(&insight::KpiRow) -> Option<f64>| -> Vec<Option<f64>> {
-            rows.iter().map(f).collect()
-        };
-        d.set_item(
-            "segment",
-            rows.iter().map(|r| r.segment.as_str()).collect::<Vec<_>>(),
-        )?;
-        d.set_item(
-            "members",
-            rows.iter().map(|r| r.members).collect::<Vec<_>>(),
-        )?;
-        d.set_item("share", rows.iter().map(|r| r.share).collect::<Vec<_>>())?;
-        d.set_item("estimate", column(&|r| r.estimate))?;
-        let intervals: Vec<(Option<f64>, Option<f64>)> =
-            rows.iter().map(|r| interval_pair(r.interval)).collect();
-        d.set_item("low", intervals.iter().map(|i| i.0).collect::<Vec<_>>())?;
-        d.set_item("high", intervals.iter().map(|i| i.1).collect::<Vec<_>>())?;
-        d.set_item(
-            "rest_members",
-            rows.iter().map(|r| r.rest.members()).collect::<Vec<_>>(),
-        )?;
-        d.set_item("rest_estimate", column(&|r| r.rest.estimate()))?;
-        d.set_item("difference", column(&|r| r.vs_rest.map(|t| t.difference)))?;
-        d.set_item(
-            "relative_lift",
-            column(&|r| r.vs_rest.and_then(|t| t.relative_lift)),
-        )?;
-        d.set_item("statistic", column(&|r| r.vs_rest.map(|t| t.statistic)))?;
-        d.set_item("p_value", column(&|r| r.vs_rest.map(|t| t.p_value)))?;
-        d.set_item("adjusted_p_value", column(&|r| r.adjusted_p_value))?;
-        d.set_item("overall", measure_dict(py, &kpis.overall)?)?;
-        Ok(d)
+        kpi_columns(py, &kpis)
     }
 
     /// Segment `a` against segment `b` (or everyone else) on `outcome`: a dict with

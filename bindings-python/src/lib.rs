@@ -12,6 +12,7 @@ mod insight;
 mod live;
 mod loads;
 mod predicate;
+mod shard;
 mod storage;
 
 use pyo3::prelude::*;
@@ -22,6 +23,7 @@ fn _segcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", segcore::VERSION)?;
     let now = segcore::sample::SampleShop::new(0).now;
     m.add("SAMPLE_NOW", now.to_string())?;
+    m.add("MAX_SHARDS", segcore::MAX_SHARDS)?;
     m.add_class::<audience::Audience>()?;
     m.add_class::<predicate::Predicate>()?;
     m.add_class::<live::Transition>()?;
@@ -29,6 +31,8 @@ fn _segcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<insight::Outcome>()?;
     m.add_class::<insight::CoOccurrence>()?;
     m.add_class::<ingest::IngestReport>()?;
+    m.add_class::<shard::KpiParts>()?;
+    m.add_function(wrap_pyfunction!(shard::shard_of, m)?)?;
     m.add_class::<ingest::PyExportReport>()?;
     m.add_function(wrap_pyfunction!(insight::wilson_interval, m)?)?;
     m.add_function(wrap_pyfunction!(insight::t_interval, m)?)?;

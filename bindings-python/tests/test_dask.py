@@ -1,7 +1,8 @@
-"""The scale-out recipe of docs/python.md on a real Dask cluster: customers partitioned by id,
-each partition's Audience built on a worker process (or built here and shipped, pickled),
-segments evaluated per partition and combined — counts summed, members concatenated, overlaps
-added. The combined answers must equal one audience holding everyone."""
+"""Hand-partitioned audiences on a real Dask cluster — the mechanism `segcore.dask` builds on:
+customers partitioned by id, each partition's Audience built on a worker process (or built here
+and shipped, pickled), segments evaluated per partition and combined — counts summed, members
+concatenated, overlaps added. The combined answers must equal one audience holding everyone.
+`test_dask_audience.py` tests the `segcore.dask` API itself."""
 
 from __future__ import annotations
 

@@ -116,3 +116,20 @@ def ingest(a: segcore.Audience, path: str) -> int:
         line: int | None = e.line
         del origin, line
     return records.loaded + contacts.rejected + exported.exported
+
+
+def distributed(profiles: object, events: object, a: segcore.Audience) -> int:
+    from segcore.dask import DistributedAudience
+
+    spread = DistributedAudience.from_dask(profiles, events, id="id", tags="tags", shards=4)
+    spread.define("vips", 'tag "vip"')
+    n: int = spread.count("vips", now="2024-06-01T00:00:00Z")
+    sizes = spread.sizes()
+    outcome = segcore.Outcome.converts("did purchase in last 30d", at=segcore.SAMPLE_NOW)
+    kpis = spread.kpis(["vips"], outcome)
+    scattered = DistributedAudience.scatter(a, 2)
+    shards: list[int] = [int(s) for s in segcore.shard_of(["ada"], 2)]
+    parts: list[segcore.Audience] = a.split(2)
+    merged: segcore.KpiParts = parts[0]._kpi_parts(["vips"], outcome).merge(parts[1]._kpi_parts(["vips"], outcome))
+    del sizes, kpis
+    return n + scattered.shards + len(shards) + merged.live

@@ -44,7 +44,8 @@ from ._frames import _frame
 from ._ingest import _IngestMixin
 from ._insight import Advice, CoOccurrence, _InsightMixin
 from ._segcore import Audience as _NativeAudience
-from ._segcore import ExportReport, IngestReport, Outcome
+from ._segcore import ExportReport, IngestReport, KpiParts, Outcome
+from ._segcore import MAX_SHARDS, shard_of
 from ._segcore import SAMPLE_NOW, Predicate, Transition, __version__, holdout_fraction
 
 
@@ -251,6 +252,9 @@ __all__ = [
     "Outcome",
     "IngestReport",
     "ExportReport",
+    "KpiParts",
+    "MAX_SHARDS",
+    "shard_of",
     "Advice",
     "CoOccurrence",
     "holdout_fraction",

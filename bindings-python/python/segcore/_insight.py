@@ -97,6 +97,30 @@ def _segments(segments: Sequence[str | Predicate]) -> list[str | Predicate]:
     return list(segments)
 
 
+def _overlap_frame(raw: dict[str, Any], measure: str) -> Any:
+    """The overlap matrix from segment sizes and pairwise intersection counts (one audience's,
+    or several shards' summed)."""
+    import pandas
+
+    names, sizes, both = raw["names"], raw["sizes"], raw["intersections"]
+    n = len(names)
+
+    def cell(i: int, j: int) -> float:
+        if measure == "count":
+            return float(both[i][j])
+        if measure == "jaccard":
+            either = sizes[i] + sizes[j] - both[i][j]
+            return both[i][j] / either if either else float("nan")
+        if measure == "share":
+            return both[i][j] / sizes[i] if sizes[i] else float("nan")
+        raise ValueError(f'measure is "count", "jaccard" or "share", not {measure!r}')
+
+    frame = pandas.DataFrame(
+        [[cell(i, j) for j in range(n)] for i in range(n)], index=names, columns=names
+    )
+    return frame.astype("int64") if measure == "count" else frame
+
+
 class _InsightMixin(_NativeAudience):
     """The DataFrame-shaped insight methods of :class:`segcore.Audience`."""
 
@@ -114,26 +138,7 @@ class _InsightMixin(_NativeAudience):
         the segments, holding the profiles in both (``"count"``), the Jaccard similarity
         (``"jaccard"``) or the share of the row's members also in the column
         (``"share"``)."""
-        import pandas
-
-        raw = self._overlap(_segments(segments), now)
-        names, sizes, both = raw["names"], raw["sizes"], raw["intersections"]
-        n = len(names)
-
-        def cell(i: int, j: int) -> float:
-            if measure == "count":
-                return float(both[i][j])
-            if measure == "jaccard":
-                either = sizes[i] + sizes[j] - both[i][j]
-                return both[i][j] / either if either else float("nan")
-            if measure == "share":
-                return both[i][j] / sizes[i] if sizes[i] else float("nan")
-            raise ValueError(f'measure is "count", "jaccard" or "share", not {measure!r}')
-
-        frame = pandas.DataFrame(
-            [[cell(i, j) for j in range(n)] for i in range(n)], index=names, columns=names
-        )
-        return frame.astype("int64") if measure == "count" else frame
+        return _overlap_frame(self._overlap(_segments(segments), now), measure)
 
     def kpis(
         self,

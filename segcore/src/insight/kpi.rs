@@ -244,44 +244,40 @@ impl Audience {
     ) -> Result<Kpis> {
         // The interval's checks run before any work.
         Measure::Rate(Proportion::default()).interval(confidence)?;
+        self.kpi_parts(segments, outcome, now)?.report(confidence)
+    }
+
+    /// The sufficient statistics of a KPI report — each segment's measure, the overall
+    /// measure, the live profiles — which merge across shards ([`KpiParts::merge`]) into the
+    /// report one audience holding everyone would give ([`KpiParts::report`]).
+    ///
+    /// ```
+    /// use segcore::insight::Outcome;
+    /// let shop = segcore::sample::SampleShop::new(400);
+    /// let whole = shop.build();
+    /// let bought = Outcome::Converts { predicate: whole.predicate("did purchase in last 30d")?, at: shop.now };
+    /// let segments = [r#"country == "SE""#, "age < 30"];
+    /// let mut parts = whole.split(2)?.iter().map(|s| s.kpi_parts(&segments, &bought, shop.now)).collect::<Result<Vec<_>, _>>()?;
+    /// let merged = parts.pop().unwrap().merge(&parts.pop().unwrap())?;
+    /// assert_eq!(merged.report(0.95)?, whole.kpis(&segments, &bought, shop.now, 0.95)?);
+    /// # Ok::<(), segcore::Error>(())
+    /// ```
+    pub fn kpi_parts(
+        &self,
+        segments: &[&str],
+        outcome: &Outcome,
+        now: Timestamp,
+    ) -> Result<KpiParts> {
         let sets = self.member_sets(segments, now)?;
         let per_profile = self.outcome_per_profile(outcome)?;
-        let overall = self.measure_of(&per_profile, &self.store.index.live);
-        let live = self.len() as f64;
-        let mut rows = Vec::with_capacity(sets.len());
-        for (segment, set) in segments.iter().zip(&sets) {
-            let measure = self.measure_of(&per_profile, set);
-            let rest = rest_of(&overall, &measure);
-            rows.push(KpiRow {
-                segment: (*segment).to_owned(),
-                members: set.cardinality(),
-                share: if live > 0.0 {
-                    set.cardinality() as f64 / live
-                } else {
-                    0.0
-                },
-                estimate: measure.estimate(),
-                interval: measure.interval(confidence)?,
-                vs_rest: measure.test(&rest),
-                measure,
-                rest,
-                adjusted_p_value: None,
-            });
-        }
-        let tested: Vec<usize> = (0..rows.len())
-            .filter(|&i| rows[i].vs_rest.is_some())
-            .collect();
-        let p: Vec<f64> = tested
-            .iter()
-            .filter_map(|&i| rows[i].vs_rest.map(|t| t.p_value))
-            .collect();
-        for (&i, adjusted) in tested.iter().zip(benjamini_hochberg(&p)) {
-            rows[i].adjusted_p_value = Some(adjusted);
-        }
-        Ok(Kpis {
-            rows,
-            overall,
-            confidence,
+        Ok(KpiParts {
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            measures: sets
+                .iter()
+                .map(|set| self.measure_of(&per_profile, set))
+                .collect(),
+            overall: self.measure_of(&per_profile, &self.store.index.live),
+            live: self.len() as u64,
         })
     }
 
@@ -307,6 +303,89 @@ impl Audience {
             ),
         };
         Ok(first.test(&second))
+    }
+}
+
+/// What a KPI report is computed from, and what shards add up: see
+/// [`Audience::kpi_parts`](crate::Audience::kpi_parts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiParts {
+    /// The segments, as given.
+    pub segments: Vec<String>,
+    /// Each segment's measure, in the same order.
+    pub measures: Vec<Measure>,
+    /// The measure over every live profile.
+    pub overall: Measure,
+    /// Live profiles.
+    pub live: u64,
+}
+
+impl KpiParts {
+    /// Both shards' statistics together: counts add, summaries merge exactly (never an
+    /// average of averages). Refused unless both list the same segments and outcome kind.
+    pub fn merge(&self, other: &KpiParts) -> Result<KpiParts> {
+        let mismatch = || {
+            Error::InvalidValue(
+                "KPI parts of different segments or outcomes cannot be merged".to_owned(),
+            )
+        };
+        if self.segments != other.segments {
+            return Err(mismatch());
+        }
+        let measures = self
+            .measures
+            .iter()
+            .zip(&other.measures)
+            .map(|(a, b)| a.merge(b).ok_or_else(mismatch))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(KpiParts {
+            segments: self.segments.clone(),
+            measures,
+            overall: self.overall.merge(&other.overall).ok_or_else(mismatch)?,
+            live: self.live + other.live,
+        })
+    }
+
+    /// The report: each segment's estimate and interval at `confidence`, against the rest,
+    /// p-values adjusted by Benjamini–Hochberg over the rows.
+    pub fn report(&self, confidence: f64) -> Result<Kpis> {
+        Measure::Rate(Proportion::default()).interval(confidence)?;
+        let live = self.live as f64;
+        let mut rows = Vec::with_capacity(self.segments.len());
+        for (segment, measure) in self.segments.iter().zip(&self.measures) {
+            let rest = rest_of(&self.overall, measure);
+            let members = measure.members();
+            rows.push(KpiRow {
+                segment: segment.clone(),
+                members,
+                share: if live > 0.0 {
+                    members as f64 / live
+                } else {
+                    0.0
+                },
+                estimate: measure.estimate(),
+                interval: measure.interval(confidence)?,
+                vs_rest: measure.test(&rest),
+                measure: *measure,
+                rest,
+                adjusted_p_value: None,
+            });
+        }
+        let tested: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].vs_rest.is_some())
+            .collect();
+        let p: Vec<f64> = tested
+            .iter()
+            .filter_map(|&i| rows[i].vs_rest.map(|t| t.p_value))
+            .collect();
+        for (&i, adjusted) in tested.iter().zip(benjamini_hochberg(&p)) {
+            rows[i].adjusted_p_value = Some(adjusted);
+        }
+        Ok(Kpis {
+            rows,
+            overall: self.overall,
+            confidence,
+        })
     }
 }
 

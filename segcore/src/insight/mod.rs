@@ -18,7 +18,7 @@ mod testability;
 mod together;
 
 pub use advisor::{Advice, Advisor, Finding, FindingKind, SuggestedGroup};
-pub use kpi::{KpiRow, Kpis, Measure, Outcome};
+pub use kpi::{KpiParts, KpiRow, Kpis, Measure, Outcome};
 pub use overlap::{Overlap, SegmentSize};
 pub use rfm::{quintiles, RfmSummary, RFM_FREQUENCY, RFM_MONETARY, RFM_RECENCY, RFM_SEGMENTS};
 pub use stats::{

@@ -100,6 +100,12 @@ impl Audience {
 
     /// The image, with the journal generation that follows it when it is a snapshot.
     pub(crate) fn image_bytes(&self, generation: Option<u64>) -> Vec<u8> {
+        self.image_of(generation, |_| true)
+    }
+
+    /// The image holding only the profiles `keep` accepts (everything else whole): what
+    /// [`Audience::split`](crate::Audience::split) loads as each shard.
+    pub(crate) fn image_of(&self, generation: Option<u64>, keep: impl Fn(&str) -> bool) -> Vec<u8> {
         let schema = self.schema();
         let schema = SchemaImage {
             attributes: schema
@@ -122,6 +128,7 @@ impl Audience {
         let profiles: Vec<ProfileImage> = self
             .store
             .live_slots()
+            .filter(|&slot| self.store.record(slot).is_some_and(|r| keep(r.id.as_str())))
             .filter_map(|slot| self.store.snapshot(slot))
             .map(|p| ProfileImage {
                 id: p.id,
