@@ -4,11 +4,9 @@
 //! files on different workers — meet in the same shard. Queries then combine exactly: counts
 //! add, member lists concatenate, and the insight statistics merge (`insight::KpiParts`).
 
-use std::collections::BTreeMap;
-
 use crate::audience::Audience;
 use crate::error::{Error, Result};
-use crate::value::AttrType;
+use crate::storage::SchemaImage;
 
 /// The most shards an audience is split into.
 pub const MAX_SHARDS: u32 = 65_536;
@@ -63,41 +61,13 @@ impl Audience {
     }
 }
 
-/// The declarations shards must share so that every shard accepts the same predicates: a
-/// shard whose customers never did `refund` must still know the event.
-#[derive(serde::Serialize, serde::Deserialize, Default)]
-struct Declarations {
-    attributes: BTreeMap<String, AttrType>,
-    events: BTreeMap<String, BTreeMap<String, AttrType>>,
-    tag_namespaces: Vec<String>,
-    channels: Vec<String>,
-}
-
 impl Audience {
     /// The schema's declarations as JSON (attributes and their types, events and their
     /// properties' types, tag namespaces, channels), for [`Audience::declare_schema_json`]
     /// on the other shards.
     pub fn schema_json(&self) -> String {
-        let schema = self.schema();
-        let d = Declarations {
-            attributes: schema
-                .attributes()
-                .map(|(k, t)| (k.to_owned(), t))
-                .collect(),
-            events: schema
-                .events()
-                .map(|e| {
-                    let props = schema
-                        .event_properties(e)
-                        .map(|(k, t)| (k.to_owned(), t))
-                        .collect();
-                    (e.to_owned(), props)
-                })
-                .collect(),
-            tag_namespaces: schema.tag_namespaces().map(str::to_owned).collect(),
-            channels: schema.channels().map(str::to_owned).collect(),
-        };
-        serde_json::to_string(&d).expect("declarations always serialize")
+        serde_json::to_string(&SchemaImage::of(self.schema()))
+            .expect("declarations always serialize")
     }
 
     /// Declares everything [`Audience::schema_json`] of another shard lists. A type that
@@ -113,33 +83,18 @@ impl Audience {
     /// # Ok::<(), segcore::Error>(())
     /// ```
     pub fn declare_schema_json(&mut self, json: &str) -> Result<()> {
-        let d: Declarations = serde_json::from_str(json)
+        let d: SchemaImage = serde_json::from_str(json)
             .map_err(|e| Error::InvalidValue(format!("schema declarations: {e}")))?;
         // Checked whole first, so a conflict declares nothing.
-        for (name, &ty) in &d.attributes {
-            self.schema.check_attribute(name, ty)?;
+        for (name, ty) in &d.attributes {
+            self.schema.check_attribute(name, *ty)?;
         }
         for (event, props) in &d.events {
-            for (key, &ty) in props {
-                self.schema.check_event_property(event, key, ty)?;
+            for (key, ty) in props {
+                self.schema.check_event_property(event, key, *ty)?;
             }
         }
-        for (name, &ty) in &d.attributes {
-            self.declare_attribute(name, ty)?;
-        }
-        for (event, props) in &d.events {
-            self.declare_event(event)?;
-            for (key, &ty) in props {
-                self.declare_event_property(event, key, ty)?;
-            }
-        }
-        for ns in &d.tag_namespaces {
-            self.declare_tag_namespace(ns)?;
-        }
-        for channel in &d.channels {
-            self.declare_channel(channel)?;
-        }
-        Ok(())
+        d.declare_into(self)
     }
 }
 

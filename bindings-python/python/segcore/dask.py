@@ -147,8 +147,6 @@ class DistributedAudience:
         None. ``shards`` defaults to the larger partition count of the two. ``shuffle_method``
         is Dask's (``"p2p"``, ``"tasks"``); by default ``"tasks"`` when there is a tags
         column (Dask's P2P shuffle does not carry Arrow list columns), else Dask's choice."""
-        from dask.delayed import delayed
-
         if profiles is None and events is None:
             raise ValueError("from_dask needs profiles, events or both")
         client = client or _default_client()
@@ -185,11 +183,7 @@ class DistributedAudience:
         parts: dict[str, list[Any]] = {}
         for key, frame in (("profiles", profiles), ("events", events)):
             parts[key] = keyed(frame).to_delayed() if frame is not None else [None] * count
-        built = [
-            delayed(_build, pure=False)(p, e, id, name, time, tags, tagged_at, time_zone)
-            for p, e in zip(parts["profiles"], parts["events"])
-        ]
-        return cls(client, client.compute(built))
+        return cls._built(client, parts["profiles"], parts["events"], (id, name, time, tags, tagged_at, time_zone))
 
     @classmethod
     def from_partitions(
@@ -209,8 +203,6 @@ class DistributedAudience:
         by customer (Parquet written per shard, say): partition k of ``profiles`` and of
         ``events`` must hold the same customers, all of their rows. The columns are read as
         :meth:`from_dask` reads them."""
-        from dask.delayed import delayed
-
         frames = [f for f in (profiles, events) if f is not None]
         if not frames:
             raise ValueError("from_partitions needs profiles, events or both")
@@ -222,10 +214,14 @@ class DistributedAudience:
         client = client or _default_client()
         count = frames[0].npartitions
         parts = [f.to_delayed() if f is not None else [None] * count for f in (profiles, events)]
-        built = [
-            delayed(_build, pure=False)(p, e, id, name, time, tags, tagged_at, time_zone)
-            for p, e in zip(*parts)
-        ]
+        return cls._built(client, parts[0], parts[1], (id, name, time, tags, tagged_at, time_zone))
+
+    @classmethod
+    def _built(cls, client: Any, profiles: list[Any], events: list[Any], columns: tuple[Any, ...]) -> DistributedAudience:
+        """One audience built per pair of partitions, on the workers, kept there."""
+        from dask.delayed import delayed
+
+        built = [delayed(_build, pure=False)(p, e, *columns) for p, e in zip(profiles, events)]
         return cls(client, client.compute(built))
 
     @classmethod

@@ -40,12 +40,57 @@ const GENERATION: &[u8; 4] = b"GENR";
 
 /// The schema: declared attribute types, events with their property types, tag namespaces
 /// and channels.
+/// Also what shards exchange (`Audience::schema_json`).
 #[derive(Serialize, Deserialize, Default)]
-struct SchemaImage {
-    attributes: Vec<(String, AttrType)>,
-    events: Vec<(String, Vec<(String, AttrType)>)>,
-    tag_namespaces: Vec<String>,
-    channels: Vec<String>,
+pub(crate) struct SchemaImage {
+    pub(crate) attributes: Vec<(String, AttrType)>,
+    pub(crate) events: Vec<(String, Vec<(String, AttrType)>)>,
+    pub(crate) tag_namespaces: Vec<String>,
+    pub(crate) channels: Vec<String>,
+}
+
+impl SchemaImage {
+    /// The declarations of `schema`.
+    pub(crate) fn of(schema: &crate::Schema) -> SchemaImage {
+        SchemaImage {
+            attributes: schema
+                .attributes()
+                .map(|(k, t)| (k.to_owned(), t))
+                .collect(),
+            events: schema
+                .events()
+                .map(|e| {
+                    let props = schema
+                        .event_properties(e)
+                        .map(|(k, t)| (k.to_owned(), t))
+                        .collect();
+                    (e.to_owned(), props)
+                })
+                .collect(),
+            tag_namespaces: schema.tag_namespaces().map(str::to_owned).collect(),
+            channels: schema.channels().map(str::to_owned).collect(),
+        }
+    }
+
+    /// Declares all of it on `audience` (through the public, journaled declarations).
+    pub(crate) fn declare_into(&self, audience: &mut Audience) -> Result<()> {
+        for (name, ty) in &self.attributes {
+            audience.declare_attribute(name, *ty)?;
+        }
+        for (event, props) in &self.events {
+            audience.declare_event(event)?;
+            for (key, ty) in props {
+                audience.declare_event_property(event, key, *ty)?;
+            }
+        }
+        for ns in &self.tag_namespaces {
+            audience.declare_tag_namespace(ns)?;
+        }
+        for channel in &self.channels {
+            audience.declare_channel(channel)?;
+        }
+        Ok(())
+    }
 }
 
 /// The one body of versions 1 and 2.
@@ -106,25 +151,7 @@ impl Audience {
     /// The image holding only the profiles `keep` accepts (everything else whole): what
     /// [`Audience::split`](crate::Audience::split) loads as each shard.
     pub(crate) fn image_of(&self, generation: Option<u64>, keep: impl Fn(&str) -> bool) -> Vec<u8> {
-        let schema = self.schema();
-        let schema = SchemaImage {
-            attributes: schema
-                .attributes()
-                .map(|(k, t)| (k.to_owned(), t))
-                .collect(),
-            events: schema
-                .events()
-                .map(|e| {
-                    let props = schema
-                        .event_properties(e)
-                        .map(|(k, t)| (k.to_owned(), t))
-                        .collect();
-                    (e.to_owned(), props)
-                })
-                .collect(),
-            tag_namespaces: schema.tag_namespaces().map(str::to_owned).collect(),
-            channels: schema.channels().map(str::to_owned).collect(),
-        };
+        let schema = SchemaImage::of(self.schema());
         let profiles: Vec<ProfileImage> = self
             .store
             .live_slots()
@@ -273,22 +300,7 @@ fn sectioned(bytes: &[u8]) -> Result<Contents> {
 /// Replays the contents through the checked writes.
 fn build(contents: Contents) -> Result<Audience> {
     let mut audience = Audience::with_time_zone(&contents.time_zone)?;
-    let schema = contents.schema;
-    for (name, ty) in &schema.attributes {
-        audience.declare_attribute(name, *ty)?;
-    }
-    for (event, props) in &schema.events {
-        audience.declare_event(event)?;
-        for (key, ty) in props {
-            audience.declare_event_property(event, key, *ty)?;
-        }
-    }
-    for ns in &schema.tag_namespaces {
-        audience.declare_tag_namespace(ns)?;
-    }
-    for channel in &schema.channels {
-        audience.declare_channel(channel)?;
-    }
+    contents.schema.declare_into(&mut audience)?;
     for p in contents.profiles {
         if audience.slot(&p.id).is_some() {
             return Err(corrupt(format!("profile `{}` appears twice", p.id)));

@@ -21,6 +21,7 @@ use crate::Audience;
 pub(crate) use atomic::write_atomically;
 pub(crate) use durable::Attached;
 pub use durable::{OpenReport, Sync};
+pub(crate) use image::SchemaImage;
 pub use journal::Commit;
 pub(crate) use record::Record;
 
