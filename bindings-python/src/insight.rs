@@ -243,7 +243,7 @@ fn interval_pair(i: Option<Interval>) -> (Option<f64>, Option<f64>) {
     (i.map(|i| i.low), i.map(|i| i.high))
 }
 
-fn test_dict<'py>(py: Python<'py>, t: &Test) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn test_dict<'py>(py: Python<'py>, t: &Test) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("difference", t.difference)?;
     d.set_item("relative_lift", t.relative_lift)?;

@@ -11,7 +11,7 @@ use segcore::insight::{self, Measure, Proportion, Summary};
 use crate::audience::Audience;
 use crate::convert::instant_or_now;
 use crate::errors::IntoPy;
-use crate::insight::{kpi_columns, segment_texts, Outcome};
+use crate::insight::{kpi_columns, segment_texts, test_dict, Outcome};
 
 /// The shard (0 to `shards` - 1) of each id: FNV-1a of its UTF-8 bytes, the same in every
 /// process, platform and version, so profile rows and event rows meet.
@@ -109,6 +109,12 @@ impl KpiParts {
     #[getter]
     fn live(&self) -> u64 {
         self.inner.live
+    }
+
+    /// The first segment against the second (or everyone else), as `Audience.compare`
+    /// gives it: a dict, or None when a side is too small to test.
+    fn _compare<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.inner.compare().map(|t| test_dict(py, &t)).transpose()
     }
 
     /// The report's columns, as `Audience.kpis` gives them.

@@ -121,6 +121,11 @@ def test_answers_equal_one_process(client: Any) -> None:
                                   whole.kpis(wanted, spent, now="2024-06-20T00:00:00Z"),
                                   check_exact=False, rtol=1e-9)
 
+    for a, b in (("swedes", None), ("swedes", "young")):
+        assert spread.compare(a, bought, b, now="2024-06-20T00:00:00Z") == whole.compare(
+            a, bought, b, now="2024-06-20T00:00:00Z"
+        )
+
     # Live membership: the shards' transitions, merged in time order, are the whole's.
     whole.start_live("2024-06-20T00:00:00Z")
     spread.start_live("2024-06-20T00:00:00Z")

@@ -85,7 +85,7 @@ def _overlap(a: segcore.Audience, schema: str, segments: Any, wanted: list[str],
     return _ensure(a, schema, segments)._overlap(wanted, now)
 
 
-def _kpi_parts(a: segcore.Audience, schema: str, segments: Any, wanted: list[str], outcome: Any, now: Any) -> Any:
+def _kpi_parts(a: segcore.Audience, schema: str, segments: Any, wanted: Any, outcome: Any, now: Any) -> segcore.KpiParts:
     return _ensure(a, schema, segments)._kpi_parts(wanted, outcome, now)
 
 
@@ -329,6 +329,14 @@ class DistributedAudience:
         }
         return _overlap_frame(total, measure)
 
+    def _merged_parts(self, wanted: Sequence[str | segcore.Predicate], outcome: segcore.Outcome, now: Any) -> segcore.KpiParts:
+        """The shards' KPI statistics for ``wanted``, merged."""
+        parts = self._each(_kpi_parts, self._schema, self._segments, wanted, outcome, now)
+        merged = parts[0]
+        for part in parts[1:]:
+            merged = merged.merge(part)
+        return merged
+
     def kpis(
         self,
         segments: Sequence[str],
@@ -338,14 +346,22 @@ class DistributedAudience:
     ) -> Any:
         """:meth:`segcore.Audience.kpis` over every shard: each shard's sufficient statistics
         (rates' successes and trials, values' Welford summaries) merged, then one report."""
-        wanted = _segments(segments)
-        parts = self._each(_kpi_parts, self._schema, self._segments, wanted, outcome, now)
-        merged = parts[0]
-        for part in parts[1:]:
-            merged = merged.merge(part)
-        raw = merged._report(confidence)
+        raw = self._merged_parts(_segments(segments), outcome, now)._report(confidence)
         raw.pop("overall")
         return _frame(raw)
+
+    def compare(
+        self,
+        a: str,
+        outcome: segcore.Outcome,
+        b: str | None = None,
+        now: Any = None,
+    ) -> dict[str, Any] | None:
+        """:meth:`segcore.Audience.compare` over every shard: segment ``a`` against ``b`` (or
+        everyone else) on ``outcome``, from the merged statistics; None when a side is too
+        small to test."""
+        wanted = [str(a)] + ([str(b)] if b is not None else [])
+        return self._merged_parts(wanted, outcome, now)._compare()
 
     # ---- live membership ----
 

@@ -292,17 +292,7 @@ impl Audience {
         now: Timestamp,
     ) -> Result<Option<Test>> {
         let names: Vec<&str> = std::iter::once(a).chain(b).collect();
-        let sets = self.member_sets(&names, now)?;
-        let per_profile = self.outcome_per_profile(outcome)?;
-        let first = self.measure_of(&per_profile, &sets[0]);
-        let second = match sets.get(1) {
-            Some(set) => self.measure_of(&per_profile, set),
-            None => rest_of(
-                &self.measure_of(&per_profile, &self.store.index.live),
-                &first,
-            ),
-        };
-        Ok(first.test(&second))
+        Ok(self.kpi_parts(&names, outcome, now)?.compare())
     }
 }
 
@@ -344,6 +334,17 @@ impl KpiParts {
             overall: self.overall.merge(&other.overall).ok_or_else(mismatch)?,
             live: self.live + other.live,
         })
+    }
+
+    /// The first segment against the second, or against everyone else when there is one
+    /// segment (what [`Audience::compare`](crate::Audience::compare) answers); `None` when a
+    /// side is too small to test.
+    pub fn compare(&self) -> Option<Test> {
+        let first = self.measures.first()?;
+        match self.measures.get(1) {
+            Some(second) => first.test(second),
+            None => first.test(&rest_of(&self.overall, first)),
+        }
     }
 
     /// The report: each segment's estimate and interval at `confidence`, against the rest,
