@@ -76,8 +76,25 @@ pub fn journal(dir: &Path, input: &[u8]) {
         bytes
     };
     std::fs::write(dir.join("journal"), &journal).unwrap();
-    let Ok(audience) = Audience::open(dir) else {
-        return;
+    let audience = match Audience::open(dir) {
+        Ok(audience) => audience,
+        Err(e) if e.to_string().contains("intact frames") => {
+            // Damage before the end: refused, nothing cut; a point-in-time recovery opens,
+            // and keeps every byte it cuts.
+            assert_eq!(std::fs::read(dir.join("journal")).unwrap(), journal);
+            let recovered = segcore::OpenOptions::new()
+                .recover(segcore::Recover::PointInTime)
+                .open(dir)
+                .expect("a point-in-time recovery opens a damaged journal");
+            let report = recovered.open_report().unwrap().clone();
+            drop(recovered);
+            let aside = report.set_aside.expect("the cut bytes are kept");
+            let kept = std::fs::metadata(dir.join("journal")).unwrap().len() as usize;
+            assert_eq!(std::fs::read(&aside).unwrap(), &journal[kept..]);
+            std::fs::remove_file(aside).unwrap();
+            return;
+        }
+        Err(_) => return,
     };
     let report = audience.open_report().unwrap().clone();
     let image = audience.to_bytes();

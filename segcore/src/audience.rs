@@ -107,10 +107,7 @@ impl Audience {
 
     /// Changes the time zone used for calendar periods and civil-time literals.
     pub fn set_time_zone(&mut self, name: &str) -> Result<()> {
-        let frame = self.journal_frame(|| Record::TimeZone {
-            name: name.to_owned(),
-        })?;
-        self.time_zone = TimeZone::get(name).map_err(|_| {
+        let zone = TimeZone::get(name).map_err(|_| {
             // Listing the zone database reads a directory tree: once per process is enough.
             static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
             let known =
@@ -121,8 +118,12 @@ impl Audience {
                 suggestion: nearest(name, known.iter().map(String::as_str)),
             }
         })?;
+        self.journal(|| Record::TimeZone {
+            name: name.to_owned(),
+        })?;
+        self.time_zone = zone;
         self.restart_live();
-        self.journal_commit(frame)
+        Ok(())
     }
 
     /// The IANA name of the audience's time zone (`UTC` by default).
@@ -164,50 +165,50 @@ impl Audience {
 
     /// Declares an attribute's type before any value is written.
     pub fn declare_attribute(&mut self, name: &str, ty: AttrType) -> Result<()> {
-        let frame = self.journal_frame(|| Record::DeclareAttribute {
+        self.schema.check_declare_attribute(name, ty)?;
+        self.journal(|| Record::DeclareAttribute {
             name: name.to_owned(),
             ty,
         })?;
-        self.schema.declare_attribute(name, ty)?;
-        self.journal_commit(frame)
+        self.schema.declare_attribute(name, ty)
     }
 
     /// Declares an event name, so segments can refer to it before it first happens.
     pub fn declare_event(&mut self, name: &str) -> Result<()> {
-        let frame = self.journal_frame(|| Record::DeclareEvent {
+        check_name(name, "an event name")?;
+        self.journal(|| Record::DeclareEvent {
             name: name.to_owned(),
         })?;
-        self.schema.declare_event(name)?;
-        self.journal_commit(frame)
+        self.schema.declare_event(name)
     }
 
     /// Declares a property (or numeric value) of an event, a string or a number.
     pub fn declare_event_property(&mut self, event: &str, key: &str, ty: AttrType) -> Result<()> {
-        let frame = self.journal_frame(|| Record::DeclareEventProperty {
+        self.schema.check_declare_event_property(event, key, ty)?;
+        self.journal(|| Record::DeclareEventProperty {
             event: event.to_owned(),
             key: key.to_owned(),
             ty,
         })?;
-        self.schema.declare_event_property(event, key, ty)?;
-        self.journal_commit(frame)
+        self.schema.declare_event_property(event, key, ty)
     }
 
     /// Declares a tag namespace (the `interest` of `interest:outdoor`).
     pub fn declare_tag_namespace(&mut self, namespace: &str) -> Result<()> {
-        let frame = self.journal_frame(|| Record::DeclareTagNamespace {
+        crate::schema::check_tag_namespace(namespace)?;
+        self.journal(|| Record::DeclareTagNamespace {
             namespace: namespace.to_owned(),
         })?;
-        self.schema.declare_tag_namespace(namespace)?;
-        self.journal_commit(frame)
+        self.schema.declare_tag_namespace(namespace)
     }
 
     /// Declares a consent channel beyond the built-in `email`, `sms` and `push`.
     pub fn declare_channel(&mut self, channel: &str) -> Result<()> {
-        let frame = self.journal_frame(|| Record::DeclareChannel {
+        check_name(channel, "a consent channel")?;
+        self.journal(|| Record::DeclareChannel {
             channel: channel.to_owned(),
         })?;
-        self.schema.declare_channel(channel)?;
-        self.journal_commit(frame)
+        self.schema.declare_channel(channel)
     }
 
     // ---- writes ----
@@ -222,13 +223,13 @@ impl Audience {
     {
         self.room()?;
         let attributes: Vec<(K, Value)> = attributes.into_iter().collect();
-        let frame = self.journal_frame(|| Record::upsert(id, &attributes))?;
-        let slot = self.upsert_now(id, attributes)?;
-        self.journal_commit(frame)?;
-        Ok(slot)
+        self.check_upsert(id, &attributes)?;
+        self.journal(|| Record::upsert(id, &attributes))?;
+        self.upsert_now(id, attributes)
     }
 
-    fn upsert_now<K: AsRef<str>>(&mut self, id: &str, attributes: Vec<(K, Value)>) -> Result<u32> {
+    /// Everything that could refuse an upsert, checked before anything is journaled or changed.
+    fn check_upsert<K: AsRef<str>>(&self, id: &str, attributes: &[(K, Value)]) -> Result<()> {
         check_name(id, "a profile id")?;
         for (i, (name, value)) in attributes.iter().enumerate() {
             let name = name.as_ref();
@@ -246,6 +247,11 @@ impl Audience {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Applies an upsert that [`Audience::check_upsert`] passed.
+    fn upsert_now<K: AsRef<str>>(&mut self, id: &str, attributes: Vec<(K, Value)>) -> Result<u32> {
         let created = self.store.slot(id).is_none();
         let slot = self.store.slot_or_insert(id);
         let names: Vec<String> = attributes
@@ -284,13 +290,13 @@ impl Audience {
         check_instant(at, "the tags' time")?;
         self.room()?;
         let attributes: Vec<(K, Value)> = attributes.into_iter().collect();
-        let frame = self.journal_frame(|| Record::upsert_tagged(id, &attributes, tags, at))?;
+        self.check_upsert(id, &attributes)?;
+        self.journal(|| Record::upsert_tagged(id, &attributes, tags, at))?;
         let slot = self.upsert_now(id, attributes)?;
         for tag in tags {
-            // Checked above, and the id by `upsert`: this cannot fail.
+            // Checked above, and the id by `check_upsert`: this cannot fail.
             self.tag_now(id, tag, at)?;
         }
-        self.journal_commit(frame)?;
         Ok(slot)
     }
 
@@ -298,7 +304,7 @@ impl Audience {
     pub fn unset(&mut self, id: &str, attribute: &str) -> Result<bool> {
         let slot = self.existing(id)?;
         self.room()?;
-        let frame = self.journal_frame(|| Record::Unset {
+        self.journal(|| Record::Unset {
             id: id.to_owned(),
             attribute: attribute.to_owned(),
         })?;
@@ -308,7 +314,6 @@ impl Audience {
         }
         self.store.set_attribute(slot, attribute, None);
         self.notify(slot, false, Change::Attributes(&[attribute]));
-        self.journal_commit(frame)?;
         Ok(had)
     }
 
@@ -316,19 +321,19 @@ impl Audience {
     /// the time it was first added. A namespaced tag (`interest:outdoor`) makes its namespace known.
     pub fn tag(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
         self.room()?;
-        let frame = self.journal_frame(|| Record::Tag {
+        check_name(id, "a profile id")?;
+        check_tag(tag)?;
+        check_instant(at, "the tag's time")?;
+        self.journal(|| Record::Tag {
             id: id.to_owned(),
             tag: tag.to_owned(),
             at: at.into(),
         })?;
-        self.tag_now(id, tag, at)?;
-        self.journal_commit(frame)
+        self.tag_now(id, tag, at)
     }
 
+    /// Applies a tag whose id, tag and time have been checked.
     fn tag_now(&mut self, id: &str, tag: &str, at: Timestamp) -> Result<()> {
-        check_name(id, "a profile id")?;
-        check_tag(tag)?;
-        check_instant(at, "the tag's time")?;
         if let Some((ns, _)) = tag.split_once(':') {
             self.schema.declare_tag_namespace(ns)?;
         }
@@ -343,13 +348,12 @@ impl Audience {
     pub fn untag(&mut self, id: &str, tag: &str) -> Result<bool> {
         let slot = self.existing(id)?;
         self.room()?;
-        let frame = self.journal_frame(|| Record::Untag {
+        self.journal(|| Record::Untag {
             id: id.to_owned(),
             tag: tag.to_owned(),
         })?;
         let had = self.store.remove_tag(slot, tag);
         self.notify(slot, false, Change::Tag(tag));
-        self.journal_commit(frame)?;
         Ok(had)
     }
 
@@ -360,7 +364,7 @@ impl Audience {
         check_name(id, "a profile id")?;
         check_event(&self.schema, &event)?;
         self.room()?;
-        let frame = self.journal_frame(|| Record::track(id, &event))?;
+        self.journal(|| Record::track(id, &event))?;
         self.schema.declare_event(&event.name)?;
         for (key, value) in &event.properties {
             self.schema
@@ -370,7 +374,7 @@ impl Audience {
         let slot = self.store.slot_or_insert(id);
         self.store.insert_event(slot, &event);
         self.notify(slot, created, Change::Event(&event.name));
-        self.journal_commit(frame)
+        Ok(())
     }
 
     /// Records a consent decision on a channel, creating the profile if it is new. A decision
@@ -384,8 +388,9 @@ impl Audience {
     ) -> Result<()> {
         check_name(id, "a profile id")?;
         check_instant(at, "the consent's time")?;
+        check_name(channel, "a consent channel")?;
         self.room()?;
-        let frame = self.journal_frame(|| Record::Consent {
+        self.journal(|| Record::Consent {
             id: id.to_owned(),
             channel: channel.to_owned(),
             granted,
@@ -397,7 +402,7 @@ impl Audience {
         self.store
             .set_consent(slot, channel, Consent { granted, at });
         self.notify(slot, created, Change::Consent(channel));
-        self.journal_commit(frame)
+        Ok(())
     }
 
     /// Forgets a profile: its attributes, tags, events and consent are dropped, and it is no
@@ -413,14 +418,13 @@ impl Audience {
         let Some(slot) = self.store.slot(id) else {
             return Ok(false);
         };
-        let frame = self.journal_frame(|| Record::Erase { id: id.to_owned() })?;
+        self.journal(|| Record::Erase { id: id.to_owned() })?;
         self.forget_aliases(id);
         if let Some(live) = self.live.as_mut() {
             let left = live.on_erase(slot, id);
             self.feed.push(left);
         }
         self.store.erase(id);
-        self.journal_commit(frame)?;
         Ok(true)
     }
 
@@ -480,14 +484,15 @@ impl Audience {
     pub fn define_segment(&mut self, name: &str, predicate: Predicate) -> Result<()> {
         check_name(name, "a segment name")?;
         self.validate(&predicate)?;
-        let frame = self.journal_frame(|| Record::DefineSegment {
+        let depths = self.catalog.check_define(name, &predicate)?;
+        self.journal(|| Record::DefineSegment {
             name: name.to_owned(),
             text: predicate.to_string(),
         })?;
-        self.catalog.define(name, predicate)?;
+        self.catalog.define_checked(name, predicate, depths);
         self.reverse = OnceLock::new();
         self.track_live(name);
-        self.journal_commit(frame)
+        Ok(())
     }
 
     /// Removes a named segment; refused while other segments refer to it.
@@ -500,7 +505,8 @@ impl Audience {
                 used_by: deciders,
             });
         }
-        let frame = self.journal_frame(|| Record::RemoveSegment {
+        self.catalog.check_remove(name)?;
+        self.journal(|| Record::RemoveSegment {
             name: name.to_owned(),
         })?;
         let removed = self.catalog.remove(name)?;
@@ -508,7 +514,6 @@ impl Audience {
         if let Some(live) = self.live.as_mut() {
             live.untrack(name);
         }
-        self.journal_commit(frame)?;
         Ok(removed)
     }
 

@@ -80,18 +80,31 @@ impl Catalog {
 
     /// Adds or replaces `name`. The caller has validated `predicate` (its references exist);
     /// this refuses a definition that would close a cycle, naming it, and changes nothing then.
+    #[cfg(test)]
     pub(crate) fn define(&mut self, name: &str, predicate: Predicate) -> Result<()> {
+        let depths = self.check_define(name, &predicate)?;
+        self.define_checked(name, predicate, depths);
+        Ok(())
+    }
+
+    /// What [`Catalog::define`] would refuse, without changing anything; on success, the
+    /// expanded depths that [`Catalog::define_checked`] records.
+    pub(crate) fn check_define(
+        &self,
+        name: &str,
+        predicate: &Predicate,
+    ) -> Result<Vec<(String, usize)>> {
         // A new name cannot be referred to yet, so only a replacement can close a cycle.
         let replacing = self.segments.contains_key(name);
         if replacing || predicate.segment_references().contains(&name) {
-            if let Some(path) = self.cycle_through(name, &predicate) {
+            if let Some(path) = self.cycle_through(name, predicate) {
                 return Err(Error::Cycle { path });
             }
         }
         let too_deep = Error::TooDeep {
             limit: MAX_EXPANDED_DEPTH,
         };
-        let mut depths = vec![(name.to_owned(), self.expanded_depth(&predicate, None))];
+        let mut depths = vec![(name.to_owned(), self.expanded_depth(predicate, None))];
         if depths[0].1 > MAX_EXPANDED_DEPTH {
             return Err(too_deep);
         }
@@ -101,6 +114,16 @@ impl Catalog {
                 return Err(too_deep);
             }
         }
+        Ok(depths)
+    }
+
+    /// Adds or replaces `name` once [`Catalog::check_define`] has passed it.
+    pub(crate) fn define_checked(
+        &mut self,
+        name: &str,
+        predicate: Predicate,
+        depths: Vec<(String, usize)>,
+    ) {
         self.depths.extend(depths);
         if let Some(old) = self.segments.remove(name) {
             self.forget_references(name, &old);
@@ -112,11 +135,10 @@ impl Catalog {
                 .insert(name.to_owned());
         }
         self.segments.insert(name.to_owned(), predicate);
-        Ok(())
     }
 
-    /// Removes `name`, unless other segments refer to it.
-    pub(crate) fn remove(&mut self, name: &str) -> Result<Predicate> {
+    /// What [`Catalog::remove`] would refuse, without changing anything.
+    pub(crate) fn check_remove(&self, name: &str) -> Result<()> {
         if !self.segments.contains_key(name) {
             return Err(self.unknown(name));
         }
@@ -127,6 +149,12 @@ impl Catalog {
                 used_by,
             });
         }
+        Ok(())
+    }
+
+    /// Removes `name`, unless other segments refer to it.
+    pub(crate) fn remove(&mut self, name: &str) -> Result<Predicate> {
+        self.check_remove(name)?;
         let Some(old) = self.segments.remove(name) else {
             return Err(self.unknown(name));
         };

@@ -65,7 +65,7 @@ pub use profile::{Consent, Event, Profile};
 pub use reverse::ReverseStats;
 pub use schema::{Schema, BUILTIN_CHANNELS};
 pub use shard::{shard_of, MAX_SHARDS};
-pub use storage::{Commit, OpenReport, Sync};
+pub use storage::{Commit, OpenOptions, OpenReport, Recover, Sync};
 pub use value::{AttrType, Value};
 pub use why::{Clause, Why};
 pub use write::Write;

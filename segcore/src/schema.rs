@@ -91,10 +91,15 @@ impl Schema {
 
     /// Records attribute `name` as `ty`; fails if it is known with another type.
     pub(crate) fn declare_attribute(&mut self, name: &str, ty: AttrType) -> Result<()> {
-        check_name(name, "an attribute name")?;
-        self.check_attribute(name, ty)?;
+        self.check_declare_attribute(name, ty)?;
         self.attributes.entry(name.to_owned()).or_insert(ty);
         Ok(())
+    }
+
+    /// What [`Schema::declare_attribute`] would refuse, without recording anything.
+    pub(crate) fn check_declare_attribute(&self, name: &str, ty: AttrType) -> Result<()> {
+        check_name(name, "an attribute name")?;
+        self.check_attribute(name, ty)
     }
 
     pub(crate) fn declare_event(&mut self, name: &str) -> Result<()> {
@@ -127,8 +132,7 @@ impl Schema {
         key: &str,
         ty: AttrType,
     ) -> Result<()> {
-        check_name(event, "an event name")?;
-        self.check_event_property(event, key, ty)?;
+        self.check_declare_event_property(event, key, ty)?;
         self.events
             .entry(event.to_owned())
             .or_default()
@@ -137,13 +141,19 @@ impl Schema {
         Ok(())
     }
 
+    /// What [`Schema::declare_event_property`] would refuse, without recording anything.
+    pub(crate) fn check_declare_event_property(
+        &self,
+        event: &str,
+        key: &str,
+        ty: AttrType,
+    ) -> Result<()> {
+        check_name(event, "an event name")?;
+        self.check_event_property(event, key, ty)
+    }
+
     pub(crate) fn declare_tag_namespace(&mut self, ns: &str) -> Result<()> {
-        check_name(ns, "a tag namespace")?;
-        if ns.contains(':') || ns.contains('*') {
-            return Err(Error::InvalidValue(format!(
-                "tag namespace `{ns}` may not contain `:` or `*`"
-            )));
-        }
+        check_tag_namespace(ns)?;
         if !self.tag_namespaces.contains(ns) {
             self.tag_namespaces.insert(ns.to_owned());
         }
@@ -157,6 +167,17 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// A tag namespace is a name without `:` or `*`.
+pub(crate) fn check_tag_namespace(ns: &str) -> Result<()> {
+    check_name(ns, "a tag namespace")?;
+    if ns.contains(':') || ns.contains('*') {
+        return Err(Error::InvalidValue(format!(
+            "tag namespace `{ns}` may not contain `:` or `*`"
+        )));
+    }
+    Ok(())
 }
 
 /// Names are non-empty; everything else is allowed (the text form can quote any name).

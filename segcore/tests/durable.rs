@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::{audience_strategy, build, now, populate, valid_predicate};
 use jiff::Timestamp;
 use proptest::prelude::*;
-use segcore::{AttrType, Audience, Decision, Event, Sync};
+use segcore::{AttrType, Audience, Decision, Event, OpenOptions, Recover, Sync};
 
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -171,11 +171,25 @@ fn journal_of_events(dir: &Path, n: usize) -> Vec<u8> {
     fs::read(dir.join("journal")).unwrap()
 }
 
+/// The frames of a journal, as (start, end, in a batch), walked by their length fields.
+fn frames(journal: &[u8]) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 8 <= journal.len() {
+        let length = u32::from_le_bytes(journal[at..at + 4].try_into().unwrap());
+        let end = at + 8 + (length & !(1 << 31)) as usize;
+        out.push((at, end, length & (1 << 31) != 0));
+        at = end;
+    }
+    assert_eq!(at, journal.len(), "the journal ends at a frame's end");
+    out
+}
+
 #[test]
 fn a_torn_tail_is_cut_at_every_length_and_reported() {
     let dir = scratch("torn");
     let full = journal_of_events(&dir, 3);
-    let record = (full.len() - 24) / 3;
+    let record = full.len() - frames(&full).last().unwrap().0;
     for keep in (full.len() - record)..full.len() {
         fs::write(dir.join("journal"), &full[..keep]).unwrap();
         let a = Audience::open(&dir).unwrap();
@@ -221,11 +235,9 @@ fn a_batch_is_replayed_whole_or_not_at_all() {
     assert_eq!(whole.open_report().unwrap().records_replayed, 3);
     assert!(whole.profile("ada").is_some());
     drop(whole);
-    let first_record = {
-        // The standalone upsert is the first frame; its length is in its first 4 bytes.
-        let len = u32::from_le_bytes(full[24..28].try_into().unwrap()) as usize;
-        24 + 8 + len
-    };
+    // Where the batch's first frame starts (everything before it is the upsert and the
+    // markers of what was on disk).
+    let first_record = frames(&full).iter().find(|f| f.2).unwrap().0;
     // Cut anywhere inside the batch (even just before its end marker): the batch is gone,
     // the write before it stays.
     for keep in first_record + 1..full.len() {
@@ -395,12 +407,155 @@ fn damaged_directories_are_typed_errors() {
         let e = Audience::open(&dir).unwrap_err();
         assert!(matches!(e.kind(), "corrupt" | "version"), "byte {i}: {e}");
     }
-    // A journal with no snapshot, and a journal ahead of its snapshot.
-    fs::remove_file(dir.join("snapshot")).unwrap();
-    assert!(Audience::open(&dir)
-        .unwrap_err()
-        .to_string()
-        .contains("no snapshot"));
+    // A snapshot without its journal: the journal's writes are gone, so opening refuses,
+    // unless asked to recover the snapshot alone.
+    fs::write(dir.join("snapshot"), &snapshot).unwrap();
+    fs::remove_file(dir.join("journal")).unwrap();
+    let e = Audience::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), "corrupt");
+    assert!(e.to_string().contains("journal"), "{e}");
+    assert!(e.to_string().contains("is missing"), "{e}");
+    assert!(
+        !dir.join("journal").exists(),
+        "a refused open changes nothing"
+    );
+    let a = OpenOptions::new()
+        .recover(Recover::PointInTime)
+        .open(&dir)
+        .unwrap();
+    assert!(a
+        .open_report()
+        .unwrap()
+        .damage
+        .as_deref()
+        .unwrap()
+        .contains("missing"));
+    drop(a);
+    assert!(dir.join("journal").exists());
+
+    // A generation-0 journal with no snapshot is a crash while the directory was created
+    // (the journal is written first): the generation-0 snapshot is empty, and is written.
+    let mut a = Audience::open(scratch_keep(&dir.join("created"))).unwrap();
+    a.upsert("ada", [("age", 36.into())]).unwrap();
+    drop(a);
+    fs::remove_file(dir.join("created").join("snapshot")).unwrap();
+    let a = Audience::open(dir.join("created")).unwrap();
+    assert_eq!(a.len(), 1);
+    drop(a);
+    // A later generation's journal with no snapshot is damage.
+    let a = Audience::open(dir.join("created")).unwrap();
+    a.compact().unwrap();
+    drop(a);
+    fs::remove_file(dir.join("created").join("snapshot")).unwrap();
+    let e = Audience::open(dir.join("created")).unwrap_err();
+    assert!(
+        e.to_string().contains("generation 1 but no snapshot"),
+        "{e}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+fn scratch_keep(dir: &Path) -> &Path {
+    let _ = fs::remove_dir_all(dir);
+    dir
+}
+
+/// The case: one bit flipped a third of the way into the journal of a directory
+/// written with `Sync::Always`. The frames after it were acknowledged, so this is not a
+/// torn tail: opening refuses, naming the offset and the frames after it, and cuts nothing;
+/// a point-in-time recovery keeps the writes before the damage and sets the rest aside, whole.
+#[test]
+fn a_damaged_frame_before_the_end_is_corruption_not_a_torn_tail() {
+    let dir = scratch("mid-damage");
+    let mut a = Audience::open_with(&dir, Sync::Always).unwrap();
+    for i in 0..50 {
+        a.track("ada", Event::new("view", now()).value("n", i as f64))
+            .unwrap();
+    }
+    drop(a);
+    let mut journal = fs::read(dir.join("journal")).unwrap();
+    let third = journal.len() / 3;
+    journal[third] ^= 0x10;
+    fs::write(dir.join("journal"), &journal).unwrap();
+
+    let e = Audience::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), "corrupt", "{e}");
+    let message = e.to_string();
+    let damaged = frames(&journal)
+        .into_iter()
+        .find(|f| f.0 <= third && third < f.1)
+        .unwrap();
+    assert!(
+        message.contains(&format!("journal offset {}", damaged.0)),
+        "{message}"
+    );
+    assert!(message.contains("intact frames"), "{message}");
+    assert!(message.contains("PointInTime"), "{message}");
+    assert_eq!(
+        fs::read(dir.join("journal")).unwrap(),
+        journal,
+        "nothing cut"
+    );
+
+    let a = OpenOptions::new()
+        .recover(Recover::PointInTime)
+        .open(&dir)
+        .unwrap();
+    let report = a.open_report().unwrap().clone();
+    let kept = a.profile("ada").unwrap().events.len() as u64;
+    assert_eq!(report.records_replayed, kept);
+    assert!(
+        (10..25).contains(&kept),
+        "the writes before the damage: {kept}"
+    );
+    let aside = report.set_aside.clone().unwrap();
+    let cut_at = journal.len() - report.bytes_cut as usize;
+    assert_eq!(
+        fs::read(&aside).unwrap(),
+        &journal[cut_at..],
+        "set aside whole"
+    );
+    assert!(aside.starts_with(&dir));
+    assert!(report.to_string().contains("recovered"), "{report}");
+    drop(a);
+    // The recovered directory opens cleanly from then on, and the kept copy stays.
+    let a = Audience::open(&dir).unwrap();
+    assert_eq!(a.profile("ada").unwrap().events.len() as u64, kept);
+    assert_eq!(a.open_report().unwrap().bytes_cut, 0);
+    drop(a);
+    assert!(aside.exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every byte of a journal flipped in turn: a flip in the last write's frames (the last
+/// marker and what follows it) is a torn tail and only that write is cut; a flip anywhere
+/// before is refused as corruption. No flip ever opens with an earlier write silently lost.
+#[test]
+fn every_flipped_byte_is_either_the_last_write_cut_or_refused() {
+    let dir = scratch("every-flip");
+    let full = journal_of_events(&dir, 4);
+    let all = frames(&full);
+    // Each write went out as a marker frame and its record: the last write starts at the
+    // second-to-last frame.
+    let last_write = all[all.len() - 2].0;
+    for i in 24..full.len() {
+        let mut bad = full.clone();
+        bad[i] ^= 0x01;
+        fs::write(dir.join("journal"), &bad).unwrap();
+        match Audience::open(&dir) {
+            Ok(a) => {
+                assert!(
+                    i >= last_write,
+                    "byte {i}: opened, cutting an earlier write"
+                );
+                assert_eq!(a.open_report().unwrap().records_replayed, 3, "byte {i}");
+            }
+            Err(e) => {
+                assert!(i < last_write, "byte {i}: refused a torn last write: {e}");
+                assert_eq!(e.kind(), "corrupt", "byte {i}: {e}");
+            }
+        }
+    }
     fs::remove_dir_all(&dir).unwrap();
 }
 

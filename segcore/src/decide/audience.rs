@@ -108,12 +108,12 @@ impl Audience {
     pub fn define_decision(&mut self, name: &str, decision: Decision) -> Result<()> {
         check_name(name, "a decision name")?;
         let compiled = Compiled::new(self, decision)?;
-        let frame = self.journal_frame(|| crate::storage::Record::DefineDecision {
+        self.journal(|| crate::storage::Record::DefineDecision {
             name: name.to_owned(),
             json: compiled.spec.to_json(),
         })?;
         self.decisions.insert(name.to_owned(), compiled);
-        self.journal_commit(frame)
+        Ok(())
     }
 
     /// Removes a decision and returns it.
@@ -121,11 +121,10 @@ impl Audience {
         if !self.decisions.contains_key(name) {
             return Err(self.unknown_decision(name));
         }
-        let frame = self.journal_frame(|| crate::storage::Record::RemoveDecision {
+        self.journal(|| crate::storage::Record::RemoveDecision {
             name: name.to_owned(),
         })?;
         let removed = self.decisions.remove(name).map(|c| c.spec);
-        self.journal_commit(frame)?;
         removed.ok_or_else(|| self.unknown_decision(name))
     }
 

@@ -142,8 +142,16 @@ impl Audience {
 }
 
 impl Audience {
-    /// [`Audience::export`] into a file: written beside it (`NAME.partial`), synced and
-    /// renamed, so a failed export leaves no partial file and a reader never sees half a list.
+    /// [`Audience::export`] into a file: written to a new temporary file beside it, synced
+    /// and renamed, so a failed export leaves the old file (or none) and no partial one, and
+    /// a reader never sees half a list. The temporary file is created exclusively under a
+    /// fresh name, so nothing planted beside the target is followed or overwritten.
+    ///
+    /// What may be at `path`: nothing, or a regular file (replaced). A FIFO or a terminal
+    /// (`/dev/stdout`, directly or through a symbolic link) is written in place, as a stream.
+    /// Anything else is refused with [`Error::Io`] and left as it is: a directory, a block
+    /// device, a socket, and a symbolic link to a file (renaming over it would replace the
+    /// link, not the file it names: give the file's own path).
     pub fn export_file(
         &self,
         segment: &Predicate,
@@ -151,29 +159,8 @@ impl Audience {
         options: &ExportOptions,
         path: impl AsRef<std::path::Path>,
     ) -> Result<ExportReport> {
-        let path = path.as_ref();
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = std::path::PathBuf::from(partial);
-        let io = |e: std::io::Error| Error::io(&partial, &e);
-        let file = std::fs::File::create(&partial).map_err(io)?;
-        let mut out = std::io::BufWriter::new(file);
-        let written = self
-            .export(segment, now, options, &mut out)
-            .and_then(|report| {
-                let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-                file.sync_all().map_err(io)?;
-                Ok(report)
-            });
-        match written {
-            Ok(report) => {
-                std::fs::rename(&partial, path).map_err(|e| Error::io(path, &e))?;
-                Ok(report)
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(e)
-            }
-        }
+        crate::storage::replace(path.as_ref(), true, |out| {
+            self.export(segment, now, options, out)
+        })
     }
 }

@@ -5,19 +5,20 @@
 //! write counts as on disk ([`Sync`]).
 //!
 //! Layout: `snapshot` (an image with a generation section), `journal` (records since that
-//! snapshot, same generation in its header), `LOCK`. Temporary files are `.<name>.tmp-<pid>`.
+//! snapshot, same generation in its header), `LOCK`. Temporary files are
+//! `.<name>.tmp-<pid>-<n>`; a point-in-time recovery leaves `journal.damaged-<gen>-<offset>`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::storage::atomic::write_atomically;
 use crate::storage::format::{self, corrupt, Kind};
 use crate::storage::image::read_image;
 use crate::storage::journal::{self, Commit, Shared};
-use crate::storage::lock::DirectoryLock;
+use crate::storage::lock::{DirectoryLock, LOCK_FILE};
 use crate::storage::record::Record;
 use crate::Audience;
 
@@ -47,6 +48,69 @@ pub enum Sync {
     Never,
 }
 
+/// What opening does with a journal that is damaged before its end: a frame whose checksum
+/// fails (or that cannot be read) with intact, acknowledged frames after it. That is never a
+/// crash (a crash tears only the last, unacknowledged write) but a disk, a copy or a hand
+/// that changed the file; the same for a snapshot whose journal is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recover {
+    /// Refuse to open: [`Error::Corrupt`] names the damaged offset and the intact frames
+    /// after it, and the directory is left exactly as it was.
+    #[default]
+    Refuse,
+    /// Open the audience as it was just before the damage: the writes before it are
+    /// replayed, and the journal from the damaged frame on is moved aside, whole, into
+    /// `journal.damaged-<generation>-<offset>` in the directory (reported in
+    /// [`OpenReport::set_aside`]) before the journal is cut. A missing journal opens the
+    /// snapshot alone, with a new empty journal.
+    PointInTime,
+}
+
+/// How to open a durable directory: the sync policy and what to do with damage.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("segcore-doc-options-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// use segcore::{OpenOptions, Recover, Sync};
+/// let audience = OpenOptions::new()
+///     .sync(Sync::Always)
+///     .recover(Recover::PointInTime)
+///     .open(&dir)?;
+/// assert_eq!(audience.sync_policy(), Some(Sync::Always));
+/// # drop(audience);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), segcore::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenOptions {
+    sync: Sync,
+    recover: Recover,
+}
+
+impl OpenOptions {
+    /// Group commit, and refuse a damaged journal.
+    pub fn new() -> OpenOptions {
+        OpenOptions::default()
+    }
+
+    /// When a write counts as done.
+    pub fn sync(mut self, sync: Sync) -> OpenOptions {
+        self.sync = sync;
+        self
+    }
+
+    /// What to do with a journal damaged before its end.
+    pub fn recover(mut self, recover: Recover) -> OpenOptions {
+        self.recover = recover;
+        self
+    }
+
+    /// Opens (or creates) the durable audience in `dir`; see [`Audience::open`].
+    pub fn open(&self, dir: impl AsRef<Path>) -> Result<Audience> {
+        open(dir.as_ref(), *self)
+    }
+}
+
 /// What opening a durable directory found and did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -57,11 +121,18 @@ pub struct OpenReport {
     pub snapshot_profiles: usize,
     /// Journal records replayed over the snapshot.
     pub records_replayed: u64,
-    /// Bytes cut from the journal's end: a record (or a batch) torn by a crash.
+    /// Bytes cut from the journal's end: a record (or a batch) torn by a crash, or, under
+    /// [`Recover::PointInTime`], everything from a damaged frame on.
     pub bytes_cut: u64,
     /// Whether a journal already folded into the snapshot (a compaction stopped between its
     /// two renames) was replaced by an empty one.
     pub stale_journal_replaced: bool,
+    /// Under [`Recover::PointInTime`]: what was wrong (the damaged offset and the intact
+    /// frames after it, or the missing journal).
+    pub damage: Option<String>,
+    /// Under [`Recover::PointInTime`]: the file that keeps the journal's bytes from the
+    /// damaged frame on, as they were.
+    pub set_aside: Option<PathBuf>,
 }
 
 impl std::fmt::Display for OpenReport {
@@ -73,6 +144,12 @@ impl std::fmt::Display for OpenReport {
         )?;
         if self.stale_journal_replaced {
             write!(f, ", a stale journal replaced")?;
+        }
+        if let Some(damage) = &self.damage {
+            write!(f, "; recovered to the point before: {damage}")?;
+        }
+        if let Some(path) = &self.set_aside {
+            write!(f, " (the rest kept in {})", path.display())?;
         }
         Ok(())
     }
@@ -89,6 +166,8 @@ pub(crate) struct Durable {
     /// one by one.
     pub(crate) batch_depth: usize,
     report: OpenReport,
+    /// Held by a compaction from start to end: compactions run one at a time.
+    compacting: Mutex<()>,
     /// Held from open to close.
     lock: Option<DirectoryLock>,
 }
@@ -133,18 +212,45 @@ impl Durable {
 }
 
 /// Opens (or creates) a durable directory: lock, recover, attach.
-pub(crate) fn open(dir: &Path, sync: Sync) -> Result<Audience> {
+pub(crate) fn open(dir: &Path, options: OpenOptions) -> Result<Audience> {
+    if dir.as_os_str().is_empty() {
+        return Err(Error::InvalidValue(
+            "the directory of a durable audience may not be an empty path (write \".\" to \
+             mean the current directory)"
+                .to_owned(),
+        ));
+    }
+    if fs::symlink_metadata(dir).is_ok() && !dir.is_dir() {
+        return Err(Error::Io {
+            path: dir.display().to_string(),
+            message: "not a directory".to_owned(),
+        });
+    }
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    for name in [LOCK_FILE, SNAPSHOT, JOURNAL] {
+        regular_or_absent(&dir.join(name))?;
+    }
     let lock = DirectoryLock::acquire(dir)?;
     remove_temporaries(dir);
     let snapshot_path = dir.join(SNAPSHOT);
     let journal_path = dir.join(JOURNAL);
+    let mut report = OpenReport::default();
     if !snapshot_path.exists() {
+        // A new directory gets its journal first, then its snapshot: a crash between the two
+        // leaves a generation-0 journal without a snapshot, and the generation-0 snapshot is
+        // always the empty audience, so it is written again here. A snapshot without its
+        // journal is therefore never a step of creation, and is refused below.
         if journal_path.exists() {
-            return Err(corrupt(format!(
-                "{} holds a journal but no snapshot",
-                dir.display()
-            )));
+            let bytes = fs::read(&journal_path).map_err(|e| Error::io(&journal_path, &e))?;
+            let (journal_generation, _) = format::read_header(Kind::Journal, &bytes)?;
+            if journal_generation != 0 {
+                return Err(corrupt(format!(
+                    "{} holds a journal of generation {journal_generation} but no snapshot",
+                    dir.display()
+                )));
+            }
+        } else {
+            write_atomically(&journal_path, &journal::header(0))?;
         }
         write_atomically(&snapshot_path, &Audience::new().image_bytes(Some(0)))?;
     }
@@ -154,11 +260,8 @@ pub(crate) fn open(dir: &Path, sync: Sync) -> Result<Audience> {
     let generation = generation
         .and_then(|g| u32::try_from(g).ok())
         .ok_or_else(|| corrupt("the snapshot has no valid generation section"))?;
-    let mut report = OpenReport {
-        generation,
-        snapshot_profiles: audience.len(),
-        ..OpenReport::default()
-    };
+    report.generation = generation;
+    report.snapshot_profiles = audience.len();
 
     let mut fresh = true;
     if journal_path.exists() {
@@ -172,6 +275,21 @@ pub(crate) fn open(dir: &Path, sync: Sync) -> Result<Audience> {
         }
         if journal_generation == generation {
             let scan = journal::scan(&bytes, |record| record.replay(&mut audience))?;
+            if let Some(damage) = scan.damage {
+                if options.recover == Recover::Refuse {
+                    return Err(corrupt(format!(
+                        "{} in {}: the journal was damaged after these writes were \
+                         acknowledged (a crash tears only the last one), so nothing was cut; \
+                         open with Recover::PointInTime to keep the {} writes before the \
+                         damage and set the rest aside",
+                        damage,
+                        journal_path.display(),
+                        scan.records
+                    )));
+                }
+                report.damage = Some(damage.to_string());
+                report.set_aside = Some(set_aside(dir, generation, scan.end, &bytes)?);
+            }
             report.records_replayed = scan.records;
             report.bytes_cut = (bytes.len() - scan.end) as u64;
             if report.bytes_cut > 0 {
@@ -181,27 +299,107 @@ pub(crate) fn open(dir: &Path, sync: Sync) -> Result<Audience> {
         } else {
             report.stale_journal_replaced = true;
         }
+    } else {
+        let missing = format!(
+            "the snapshot of generation {generation} is there but its journal `{}` is missing, \
+             with whatever writes it held",
+            journal_path.display()
+        );
+        if options.recover == Recover::Refuse {
+            return Err(corrupt(format!(
+                "{missing}; open with Recover::PointInTime to open the snapshot alone"
+            )));
+        }
+        report.damage = Some(missing);
     }
     if fresh {
         write_atomically(&journal_path, &journal::header(generation))?;
     }
     let file = open_for_append(&journal_path)?;
+    // What is in the file now counts as on disk from here on (a crash of the previous
+    // process may have left it in the page cache only).
+    file.sync_all().map_err(|e| Error::io(&journal_path, &e))?;
+    let length = file
+        .metadata()
+        .map_err(|e| Error::io(&journal_path, &e))?
+        .len();
     audience.durable.0 = Some(Box::new(Durable {
         dir: dir.to_path_buf(),
-        sync,
-        journal: Shared::new(file, journal_path),
+        sync: options.sync,
+        journal: Shared::new(file, journal_path, length),
         generation: AtomicU32::new(generation),
         batch_depth: 0,
         report,
+        compacting: Mutex::new(()),
         lock: Some(lock),
     }));
     Ok(audience)
 }
 
+/// Refuses a directory entry that must be a regular file and is something else: a FIFO
+/// would block the open for ever, a directory or a link is not what was written there.
+fn regular_or_absent(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Err(corrupt(format!(
+            "{} is not a regular file (a {}): refused",
+            path.display(),
+            describe(&meta.file_type())
+        ))),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, &e)),
+    }
+}
+
+fn describe(ty: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ty.is_fifo() {
+            return "FIFO";
+        }
+        if ty.is_socket() {
+            return "socket";
+        }
+        if ty.is_char_device() || ty.is_block_device() {
+            return "device";
+        }
+    }
+    if ty.is_dir() {
+        "directory"
+    } else if ty.is_symlink() {
+        "symbolic link"
+    } else {
+        "special file"
+    }
+}
+
+/// Keeps the journal's bytes from `from` on, as they were, in a new file of the directory;
+/// returns its path.
+fn set_aside(dir: &Path, generation: u32, from: usize, journal: &[u8]) -> Result<PathBuf> {
+    let mut n = 0u32;
+    let path = loop {
+        let name = if n == 0 {
+            format!("{JOURNAL}.damaged-{generation}-{from}")
+        } else {
+            format!("{JOURNAL}.damaged-{generation}-{from}.{n}")
+        };
+        let path = dir.join(name);
+        if fs::symlink_metadata(&path).is_err() {
+            break path;
+        }
+        n += 1;
+    };
+    write_atomically(&path, &journal[from..])?;
+    Ok(path)
+}
+
 /// Writes a new snapshot of `audience` and starts an empty journal after it. Each file is
 /// replaced atomically; a crash between the two leaves a journal older than the snapshot,
-/// which opening recognises by its generation and replaces.
+/// which opening recognises by its generation and replaces. Compactions of one audience run
+/// one at a time: a second caller waits for the first, then compacts again.
 pub(crate) fn compact(audience: &Audience, durable: &Durable) -> Result<()> {
+    let _one_at_a_time = durable.compacting.lock().unwrap_or_else(|e| e.into_inner());
     durable.journal.check()?;
     durable.journal.flush()?;
     let next = durable.generation() + 1;
@@ -217,7 +415,7 @@ pub(crate) fn compact(audience: &Audience, durable: &Durable) -> Result<()> {
 }
 
 fn open_for_append(path: &Path) -> Result<File> {
-    OpenOptions::new()
+    fs::OpenOptions::new()
         .append(true)
         .open(path)
         .map_err(|e| Error::io(path, &e))
@@ -226,7 +424,7 @@ fn open_for_append(path: &Path) -> Result<File> {
 /// Cuts a torn tail off the journal, durably.
 fn cut(path: &Path, length: u64) -> Result<()> {
     let io = |e: std::io::Error| Error::io(path, &e);
-    let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+    let file = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
     file.set_len(length).map_err(io)?;
     file.sync_all().map_err(io)
 }
@@ -247,24 +445,20 @@ fn remove_temporaries(dir: &Path) {
 }
 
 impl Audience {
-    /// Before a write is applied: its journal frame when the audience is durable (checked
-    /// for size, and refused if the journal has failed), so a refused write changes nothing.
-    pub(crate) fn journal_frame(&self, record: impl FnOnce() -> Record) -> Result<Option<Vec<u8>>> {
-        match &self.durable.0 {
-            None => Ok(None),
-            Some(d) => {
-                d.journal.check()?;
-                journal::frame(&record(), d.batch_depth > 0).map(Some)
-            }
-        }
-    }
-
-    /// After a write is applied: append its frame and, outside a batch, wait as the sync
-    /// policy says.
-    pub(crate) fn journal_commit(&self, frame: Option<Vec<u8>>) -> Result<()> {
-        let (Some(frame), Some(d)) = (frame, &self.durable.0) else {
+    /// Journals a write that has passed every check, before it is applied: its record is
+    /// appended and, outside a batch, written and synced as the policy says. If that fails
+    /// the write is refused with [`Error::Io`] and must not be applied, so memory never holds
+    /// a write that the directory refused; the journal then refuses every later write until
+    /// the directory is opened again. Nothing to do for an in-memory audience.
+    ///
+    /// The write's checks must all come before this call: a journaled write that its apply
+    /// then refused would be refused again on replay, which opening reports as corruption.
+    pub(crate) fn journal(&self, record: impl FnOnce() -> Record) -> Result<()> {
+        let Some(d) = &self.durable.0 else {
             return Ok(());
         };
+        d.journal.check()?;
+        let frame = journal::frame(&record(), d.batch_depth > 0)?;
         let seq = d.journal.append(&frame)?;
         if d.batch_depth == 0 && d.sync != Sync::Never {
             d.journal.sync_to(seq)?;

@@ -18,9 +18,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::Audience;
 
-pub(crate) use atomic::write_atomically;
+pub(crate) use atomic::{replace, write_atomically};
 pub(crate) use durable::Attached;
-pub use durable::{OpenReport, Sync};
+pub use durable::{OpenOptions, OpenReport, Recover, Sync};
 pub(crate) use image::SchemaImage;
 pub use journal::Commit;
 pub(crate) use record::Record;
@@ -85,12 +85,12 @@ impl Audience {
     /// # Ok::<(), segcore::Error>(())
     /// ```
     pub fn open(dir: impl AsRef<Path>) -> Result<Audience> {
-        durable::open(dir.as_ref(), Sync::default())
+        OpenOptions::new().open(dir)
     }
 
-    /// [`Audience::open`] with another sync policy.
+    /// [`Audience::open`] with another sync policy; [`OpenOptions`] sets the recovery too.
     pub fn open_with(dir: impl AsRef<Path>, sync: Sync) -> Result<Audience> {
-        durable::open(dir.as_ref(), sync)
+        OpenOptions::new().sync(sync).open(dir)
     }
 
     /// What opening found, for a durable audience.

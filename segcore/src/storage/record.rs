@@ -94,6 +94,13 @@ pub(crate) enum Record {
     /// Closes a batch: the records before it since the last standalone record are applied on
     /// replay only if this one is present.
     EndBatch,
+    /// Not a write: the journal's first `upto` bytes were on disk (fsynced) when the frames
+    /// after this one were written. It tells a damaged acknowledged frame (before a later
+    /// marker's `upto`: corruption) from a torn, never-acknowledged tail (past every marker).
+    /// It may stand between the records of a batch.
+    Synced {
+        upto: u64,
+    },
 }
 
 impl Record {
@@ -169,7 +176,7 @@ impl Record {
                 a.define_decision(&name, crate::decide::Decision::from_json(&json)?)
             }
             Record::RemoveDecision { name } => a.remove_decision(&name).map(drop),
-            Record::EndBatch => Ok(()),
+            Record::EndBatch | Record::Synced { .. } => Ok(()),
         }
     }
 }
