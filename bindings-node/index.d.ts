@@ -121,9 +121,10 @@ export declare class Audience {
   assignAsync(decision: string, now?: Date | string | number | undefined | null): Promise<Assignment>
   /**
    * Renders a template (Jinja syntax) with one profile's fields; a missing field is empty
-   * or its `default(...)`.
+   * or its `default(...)`. `options.escape: 'html'` HTML-escapes every value shown (for a
+   * page or an HTML e-mail); the default `'none'` shows values as they are.
    */
-  render(id: string, template: string): string
+  render(id: string, template: string, options?: { escape?: 'none' | 'html' } | undefined | null): string
   /**
    * Why a profile is or is not in a segment (a name or a predicate's text), clause by
    * clause: `{condition, holds, clause, seen, needed, parts, text}` (`text` the readable
@@ -154,9 +155,12 @@ export declare class Audience {
   /**
    * The members of `segment` who may be contacted on `options.channel` (`'email'`), as CSV
    * or JSONL with `options.columns` (`['id']`), written to `options.path` or returned in
-   * `text`; `options.suppress` is a suppression list of ids or addresses.
+   * `text`; `options.suppress` is a suppression list of ids or addresses. CSV text cells that
+   * a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) get a `'` in
+   * front unless `options.neutralizeFormulas` is `false`. A `path` that is a symbolic
+   * link, a directory or a device other than a FIFO or terminal throws `SEGCORE_IO`.
    */
-  export(segment: string, options?: { channel?: string, columns?: string[], format?: 'csv' | 'jsonl', path?: string, suppress?: string[], now?: Date | string | number } | undefined | null): ExportReport
+  export(segment: string, options?: { channel?: string, columns?: string[], format?: 'csv' | 'jsonl', path?: string, suppress?: string[], neutralizeFormulas?: boolean, now?: Date | string | number } | undefined | null): ExportReport
   /** Every segment's members and share of the live profiles at `now`, in name order. */
   sizes(now?: Date | string | number | undefined | null): Array<SegmentSize>
   /** How `segments` (names or predicates' text) overlap at `now`. */
@@ -266,10 +270,13 @@ export declare class Audience {
    * returns is on disk and survives a crash. `options.sync` is `"group"` (default),
    * `"always"` or `"never"` (for bulk loads that end with `flush()`). The directory stays
    * locked until `close()`: a second open throws `SEGCORE_LOCKED` with the holder's `pid`.
+   * A journal damaged before its end throws `SEGCORE_CORRUPT` naming the offset, and
+   * changes nothing; `options.recover: "point_in_time"` opens it as it was before the
+   * damage and keeps the cut bytes in the file `openReport.setAside` names.
    */
-  static open(path: string, options?: { sync?: 'group' | 'always' | 'never' }): Audience
+  static open(path: string, options?: { sync?: 'group' | 'always' | 'never', recover?: 'refuse' | 'point_in_time' }): Audience
   /** `open` on a worker thread (replaying a long journal does not block the event loop). */
-  static openAsync(path: string, options?: { sync?: 'group' | 'always' | 'never' }): Promise<Audience>
+  static openAsync(path: string, options?: { sync?: 'group' | 'always' | 'never', recover?: 'refuse' | 'point_in_time' }): Promise<Audience>
   /** What opening found; `null` for an in-memory audience. */
   get openReport(): OpenReport | null
   /** The directory of a durable audience; `null` in memory. */
@@ -573,6 +580,13 @@ export interface OpenReport {
   bytesCut: number
   /** Whether a journal already folded into the snapshot was replaced. */
   staleJournalReplaced: boolean
+  /** After a point-in-time recovery: what was wrong; absent otherwise. */
+  damage?: string
+  /**
+   * After a point-in-time recovery: the file keeping the journal's cut bytes; absent
+   * otherwise.
+   */
+  setAside?: string
 }
 
 /** How segments overlap: `intersections[i][j]` profiles are in both segment `i` and `j`. */

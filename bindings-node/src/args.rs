@@ -11,7 +11,7 @@ use segcore::Value;
 use crate::errors::{argument, napi_failure, Read};
 
 /// What a value is, for messages: `a number`, `undefined`, `an array`, ...
-fn describe(v: &Unknown<'_>) -> &'static str {
+pub(crate) fn describe(v: &Unknown<'_>) -> &'static str {
     match v.get_type() {
         Ok(ValueType::Undefined) => "undefined",
         Ok(ValueType::Null) => "null",
@@ -87,8 +87,12 @@ pub(crate) fn boolean(v: Unknown<'_>, what: &str) -> Read<bool> {
 }
 
 fn millis(ms: f64, what: &str) -> Read<Timestamp> {
-    if !ms.is_finite() {
-        return Err(argument(format!("{what} is not a time: {ms}")));
+    // Far past every representable instant (±3.2e17 ms), and small enough that the
+    // arithmetic below cannot overflow: 1e300 must be refused, not wrapped into some date.
+    if !ms.is_finite() || ms.abs() > 1e18 {
+        return Err(argument(format!(
+            "{what} is not a time: {ms} ms since the epoch"
+        )));
     }
     // Whole milliseconds and the fraction apart: `ms * 1e6` would pass 2^53 for any date of
     // this century and land tens of nanoseconds off.

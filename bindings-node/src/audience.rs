@@ -520,9 +520,26 @@ impl Audience {
     }
 }
 
-/// Runs a write as one batch and, on a durable audience, waits for it to be on disk after
-/// releasing the lock, so writes from async calls on worker threads share fsyncs.
+/// Runs one call's single write and, on a durable audience, waits for it to be on disk after
+/// releasing the lock, so writes from async calls on worker threads share fsyncs. The record
+/// reaches the journal file before it is applied (`deferred`): a write the disk refuses is
+/// not applied.
 pub(crate) fn commit<T>(
+    lock: &RwLock<segcore::Audience>,
+    write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T>,
+) -> segcore::Result<T> {
+    let (value, commit) = lock
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .deferred(write)?;
+    commit.wait()?;
+    Ok(value)
+}
+
+/// [`commit`] for a call of several writes that must survive a crash together (an ingested
+/// message, the RFM segments) or of many rows (bulk loads): one batch, buffered and written
+/// when it ends.
+pub(crate) fn commit_many<T>(
     lock: &RwLock<segcore::Audience>,
     write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T>,
 ) -> segcore::Result<T> {

@@ -7,14 +7,23 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::json;
 
-use crate::args::{instant_or_now, string};
+use crate::args::{field, given, instant_or_now, object, string};
 use crate::audience::Audience;
 use crate::errors::{argument, napi_failure, Read, Throw};
 
 /// JSON text of a plain value (`JSON.stringify`), or a string as given.
 pub(crate) fn json_text(env: &Env, v: Unknown<'_>, what: &str) -> Read<String> {
-    if v.get_type().ok() == Some(ValueType::String) {
-        return string(v, what);
+    match v.get_type() {
+        Ok(ValueType::String) => return string(v, what),
+        Ok(ValueType::Object) => {}
+        // A number, a boolean, null or undefined is a wrong argument, not a malformed input:
+        // `JSON.stringify(5)` would make it text that the core then refuses as its own kind.
+        _ => {
+            return Err(argument(format!(
+                "{what} must be an object or JSON text, not {}",
+                crate::args::describe(&v)
+            )))
+        }
     }
     let json: Object<'_> = env
         .get_global()
@@ -239,12 +248,36 @@ impl Audience {
     }
 
     /// Renders a template (Jinja syntax) with one profile's fields; a missing field is empty
-    /// or its `default(...)`.
-    #[napi(ts_args_type = "id: string, template: string")]
-    pub fn render(&self, env: Env, id: Unknown<'_>, template: Unknown<'_>) -> Result<String> {
+    /// or its `default(...)`. `options.escape: 'html'` HTML-escapes every value shown (for a
+    /// page or an HTML e-mail); the default `'none'` shows values as they are.
+    #[napi(
+        ts_args_type = "id: string, template: string, options?: { escape?: 'none' | 'html' } | undefined | null"
+    )]
+    pub fn render(
+        &self,
+        env: Env,
+        id: Unknown<'_>,
+        template: Unknown<'_>,
+        options: Option<Unknown<'_>>,
+    ) -> Result<String> {
         let run = || -> Read<String> {
             let id = string(id, "id")?;
-            let template = segcore::Template::parse(&string(template, "template")?)?;
+            let mut escape = segcore::Escape::None;
+            if let Some(o) = given(options) {
+                let o = object(o, "options")?;
+                if let Some(v) = field(&o, "escape")? {
+                    escape = match string(v, "options.escape")?.as_str() {
+                        "none" => segcore::Escape::None,
+                        "html" => segcore::Escape::Html,
+                        other => {
+                            return Err(argument(format!(
+                                "options.escape must be \"none\" or \"html\", not {other:?}"
+                            )))
+                        }
+                    };
+                }
+            }
+            let template = segcore::Template::with_escape(&string(template, "template")?, escape)?;
             Ok(self.read().render(&id, &template)?)
         };
         run().js(&env)

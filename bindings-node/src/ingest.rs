@@ -13,7 +13,7 @@ use napi_derive::napi;
 use segcore::export::{ExportFormat, ExportOptions};
 use segcore::ingest::{ContactMapping as CoreMapping, IngestOptions, OnError};
 
-use crate::args::{elements, field, given, instant_or_now, object, string, whole};
+use crate::args::{boolean, elements, field, given, instant_or_now, object, string, whole};
 use crate::audience::Audience;
 use crate::decide::json_text;
 use crate::errors::{argument, Read, Throw};
@@ -187,7 +187,7 @@ impl Audience {
     pub fn ingest(&self, env: Env, message: Unknown<'_>) -> Result<Ingested> {
         let run = || -> Read<Ingested> {
             let text = json_text(&env, message, "message")?;
-            let done = self.commit(|a| a.ingest_json(&text))?;
+            let done = crate::audience::commit_many(&self.inner, |a| a.ingest_json(&text))?;
             Ok(Ingested {
                 kind: done.kind.to_owned(),
                 id: done.id,
@@ -278,10 +278,13 @@ impl Audience {
 
     /// The members of `segment` who may be contacted on `options.channel` (`'email'`), as CSV
     /// or JSONL with `options.columns` (`['id']`), written to `options.path` or returned in
-    /// `text`; `options.suppress` is a suppression list of ids or addresses.
+    /// `text`; `options.suppress` is a suppression list of ids or addresses. CSV text cells that
+    /// a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) get a `'` in
+    /// front unless `options.neutralizeFormulas` is `false`. A `path` that is a symbolic
+    /// link, a directory or a device other than a FIFO or terminal throws `SEGCORE_IO`.
     #[napi(
         js_name = "export",
-        ts_args_type = "segment: string, options?: { channel?: string, columns?: string[], format?: 'csv' | 'jsonl', path?: string, suppress?: string[], now?: Date | string | number } | undefined | null"
+        ts_args_type = "segment: string, options?: { channel?: string, columns?: string[], format?: 'csv' | 'jsonl', path?: string, suppress?: string[], neutralizeFormulas?: boolean, now?: Date | string | number } | undefined | null"
     )]
     pub fn export_members(
         &self,
@@ -311,6 +314,9 @@ impl Audience {
                 }
                 if let Some(v) = field(&o, "path")? {
                     path = Some(PathBuf::from(string(v, "options.path")?));
+                }
+                if let Some(v) = field(&o, "neutralizeFormulas")? {
+                    export.neutralize_formulas = boolean(v, "options.neutralizeFormulas")?;
                 }
                 if let Some(v) = field(&o, "suppress")? {
                     let entries = elements(v, "options.suppress")?

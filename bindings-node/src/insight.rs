@@ -737,7 +737,9 @@ impl Audience {
             let event = string(event, "event")?;
             let value = string(value, "value")?;
             let now = instant_or_now(now, "now")?;
-            Ok(self.commit(|a| a.score_rfm(&event, &value, now))?)
+            Ok(crate::audience::commit_many(&self.inner, |a| {
+                a.score_rfm(&event, &value, now)
+            })?)
         };
         let s = run().js(&env)?;
         let mut out = Object::new(&env)?;
@@ -749,7 +751,7 @@ impl Audience {
     /// Defines the standard RFM segments (`rfm_champions`, `rfm_loyal`, …) over the scores.
     #[napi]
     pub fn define_rfm_segments(&self, env: Env) -> Result<()> {
-        self.commit(|a| a.define_rfm_segments()).js(&env)
+        crate::audience::commit_many(&self.inner, |a| a.define_rfm_segments()).js(&env)
     }
 
     /// Which values of the string property `value` of `event` are bought together, keeping

@@ -56,10 +56,17 @@ fn ceil_ms(t: Timestamp) -> f64 {
 type Callback = FunctionRef<Vec<Transition>, ()>;
 
 /// The callbacks `subscribe` registered, each with its id.
+///
+/// A callback may write to the audience, subscribe or unsubscribe: no lock is held while it
+/// runs (the list is copied first). The transitions its own writes cause are not delivered
+/// inside it (that would nest without bound) but queued, and delivered to every subscriber
+/// once the current delivery ends, in order.
 #[derive(Default)]
 pub(crate) struct Subscribers {
-    list: Mutex<Vec<(u32, Callback)>>,
+    list: Mutex<Vec<(u32, Arc<Callback>)>>,
     next: Mutex<u32>,
+    /// Transitions caused while a delivery runs, waiting for it to end.
+    pending: Mutex<Option<Vec<segcore::Transition>>>,
 }
 
 impl Subscribers {
@@ -67,24 +74,50 @@ impl Subscribers {
         !self.lock().is_empty()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(u32, Callback)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(u32, Arc<Callback>)>> {
         self.list.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn pending(&self) -> std::sync::MutexGuard<'_, Option<Vec<segcore::Transition>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Calls every subscriber with `moved` (when there are any); every subscriber is called
-    /// even if one throws, and the first exception is rethrown.
+    /// even if one throws, and the first exception is rethrown. Called from inside a
+    /// callback (a subscriber that writes), it queues `moved` for the delivery running.
     pub(crate) fn deliver(&self, env: &Env, moved: Vec<segcore::Transition>) -> Result<()> {
         if moved.is_empty() {
             return Ok(());
         }
-        let list = self.lock();
+        {
+            let mut pending = self.pending();
+            if let Some(queued) = pending.as_mut() {
+                queued.extend(moved);
+                return Ok(());
+            }
+            *pending = Some(Vec::new());
+        }
         let mut first = Ok(());
-        for (_, callback) in list.iter() {
-            let called = callback
-                .borrow_back(env)
-                .and_then(|f| f.call(transitions(moved.clone())));
-            if first.is_ok() {
-                first = called;
+        let mut batch = moved;
+        loop {
+            // Copied, so that a callback may subscribe or unsubscribe while the list runs.
+            let callbacks: Vec<Arc<Callback>> =
+                self.lock().iter().map(|(_, c)| Arc::clone(c)).collect();
+            for callback in &callbacks {
+                let called = callback
+                    .borrow_back(env)
+                    .and_then(|f| f.call(transitions(batch.clone())));
+                if first.is_ok() {
+                    first = called;
+                }
+            }
+            let mut pending = self.pending();
+            match pending.as_mut().map(std::mem::take) {
+                Some(next) if !next.is_empty() => batch = next,
+                _ => {
+                    *pending = None;
+                    break;
+                }
             }
         }
         first
@@ -265,7 +298,7 @@ impl Audience {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         *next += 1;
-        self.subscribers.lock().push((*next, callback));
+        self.subscribers.lock().push((*next, Arc::new(callback)));
         Ok(*next)
     }
 

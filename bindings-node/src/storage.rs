@@ -24,15 +24,21 @@ pub struct OpenReport {
     pub bytes_cut: f64,
     /// Whether a journal already folded into the snapshot was replaced.
     pub stale_journal_replaced: bool,
+    /// After a point-in-time recovery: what was wrong; absent otherwise.
+    pub damage: Option<String>,
+    /// After a point-in-time recovery: the file keeping the journal's cut bytes; absent
+    /// otherwise.
+    pub set_aside: Option<String>,
 }
 
-/// The arguments of `open`: the directory and the sync policy.
+/// The arguments of `open`: the directory, the sync policy and the recovery.
 fn open_arguments(
     path: Unknown<'_>,
     options: Option<Unknown<'_>>,
-) -> Read<(PathBuf, segcore::Sync)> {
+) -> Read<(PathBuf, segcore::OpenOptions)> {
     let path = PathBuf::from(string(path, "path")?);
     let mut sync = segcore::Sync::Group;
+    let mut recover = segcore::Recover::Refuse;
     if let Some(options) = given(options) {
         let options = object(options, "options")?;
         if let Some(value) = field(&options, "sync")? {
@@ -47,8 +53,22 @@ fn open_arguments(
                 }
             };
         }
+        if let Some(value) = field(&options, "recover")? {
+            recover = match string(value, "options.recover")?.as_str() {
+                "refuse" => segcore::Recover::Refuse,
+                "point_in_time" => segcore::Recover::PointInTime,
+                other => {
+                    return Err(argument(format!(
+                        "options.recover must be \"refuse\" or \"point_in_time\", not {other:?}"
+                    )))
+                }
+            };
+        }
     }
-    Ok((path, sync))
+    Ok((
+        path,
+        segcore::OpenOptions::new().sync(sync).recover(recover),
+    ))
 }
 
 fn wrap(inner: segcore::Audience) -> Audience {
@@ -60,7 +80,7 @@ fn wrap(inner: segcore::Audience) -> Audience {
 
 /// `Audience.openAsync`'s work: opening (replaying the journal) on a worker thread.
 pub struct Open {
-    arguments: Option<Read<(PathBuf, segcore::Sync)>>,
+    arguments: Option<Read<(PathBuf, segcore::OpenOptions)>>,
 }
 
 impl Task for Open {
@@ -69,7 +89,7 @@ impl Task for Open {
 
     fn compute(&mut self) -> Result<Self::Output> {
         Ok(match self.arguments.take() {
-            Some(Ok((path, sync))) => segcore::Audience::open_with(&path, sync).map_err(Into::into),
+            Some(Ok((path, options))) => options.open(&path).map_err(Into::into),
             Some(Err(failure)) => Err(failure),
             None => Err(argument("the open already ran".to_owned())),
         })
@@ -130,21 +150,24 @@ impl Audience {
     /// returns is on disk and survives a crash. `options.sync` is `"group"` (default),
     /// `"always"` or `"never"` (for bulk loads that end with `flush()`). The directory stays
     /// locked until `close()`: a second open throws `SEGCORE_LOCKED` with the holder's `pid`.
+    /// A journal damaged before its end throws `SEGCORE_CORRUPT` naming the offset, and
+    /// changes nothing; `options.recover: "point_in_time"` opens it as it was before the
+    /// damage and keeps the cut bytes in the file `openReport.setAside` names.
     #[napi(
         factory,
-        ts_args_type = "path: string, options?: { sync?: 'group' | 'always' | 'never' }"
+        ts_args_type = "path: string, options?: { sync?: 'group' | 'always' | 'never', recover?: 'refuse' | 'point_in_time' }"
     )]
     pub fn open(env: Env, path: Unknown<'_>, options: Option<Unknown<'_>>) -> Result<Self> {
         let run = || -> Read<segcore::Audience> {
-            let (path, sync) = open_arguments(path, options)?;
-            Ok(segcore::Audience::open_with(&path, sync)?)
+            let (path, options) = open_arguments(path, options)?;
+            Ok(options.open(&path)?)
         };
         Ok(wrap(run().js(&env)?))
     }
 
     /// `open` on a worker thread (replaying a long journal does not block the event loop).
     #[napi(
-        ts_args_type = "path: string, options?: { sync?: 'group' | 'always' | 'never' }",
+        ts_args_type = "path: string, options?: { sync?: 'group' | 'always' | 'never', recover?: 'refuse' | 'point_in_time' }",
         ts_return_type = "Promise<Audience>"
     )]
     pub fn open_async(path: Unknown<'_>, options: Option<Unknown<'_>>) -> AsyncTask<Open> {
@@ -162,6 +185,11 @@ impl Audience {
             records_replayed: r.records_replayed as f64,
             bytes_cut: r.bytes_cut as f64,
             stale_journal_replaced: r.stale_journal_replaced,
+            damage: r.damage.clone(),
+            set_aside: r
+                .set_aside
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
         })
     }
 

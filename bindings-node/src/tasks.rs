@@ -20,7 +20,7 @@ pub(crate) fn track_all(
     let n = events.len() as u32;
     // One batch: one fsync for the rows on a durable audience, the rows before a refused
     // one kept and synced too.
-    crate::audience::commit(audience, |a| {
+    crate::audience::commit_many(audience, |a| {
         for (i, (id, event)) in events.into_iter().enumerate() {
             if let Err(e) = a.track(&id, event) {
                 return Ok(Err(at_row(i)(e.into())));

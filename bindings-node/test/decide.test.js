@@ -85,6 +85,18 @@ test('templates render with safe defaults', () => {
   }
 })
 
+test('html templates escape what they show', () => {
+  const { Audience } = require('..')
+  const a = new Audience()
+  a.upsert('eve', { first_name: '<script>alert(1)</script>' })
+  const escaped = '<b>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</b>'
+  assert.equal(a.render('eve', '<b>{{ first_name }}</b>', { escape: 'html' }), escaped)
+  assert.equal(a.render('eve', '{{ first_name }}'), '<script>alert(1)</script>')
+  assert.throws(() => a.render('eve', '{{ first_name }}', { escape: 'xml' }), { code: 'SEGCORE_ARGUMENT' })
+  a.defineDecision('page', { rules: [], default: 'hi', escape: 'html', variants: { hi: { template: '<b>{{ first_name }}</b>' } } })
+  assert.equal(a.decide('eve', 'page').message, escaped)
+})
+
 test('why cases', () => {
   const a = corpusAudience()
   for (const c of corpus.why) {

@@ -37,6 +37,21 @@ test('each kind of mistake has its code', () => {
   assert.equal(code(() => new Audience('Mars/Base')), 'SEGCORE_UNKNOWN_NAME')
 })
 
+test('wrong argument types are SEGCORE_ARGUMENT in every call, old and new', () => {
+  const a = audience()
+  for (const ms of [1e300, -1e300, 1e19, Infinity, NaN]) {
+    assert.equal(code(() => a.count('swedes', ms)), 'SEGCORE_ARGUMENT', `now = ${ms}`)
+  }
+  assert.equal(a.count('swedes', Date.parse(NOW)), 1)
+  for (const wrong of [5, true, null, undefined]) {
+    assert.equal(code(() => a.ingest(wrong)), 'SEGCORE_ARGUMENT', `ingest(${wrong})`)
+    assert.equal(code(() => a.loadContacts('contacts.csv', wrong)), 'SEGCORE_ARGUMENT', `loadContacts(p, ${wrong})`)
+    assert.equal(code(() => a.defineDecision('d', wrong)), 'SEGCORE_ARGUMENT', `defineDecision(d, ${wrong})`)
+  }
+  // Malformed content of the right type keeps its own code.
+  assert.equal(code(() => a.ingest({ type: 'track' })), 'SEGCORE_INPUT')
+})
+
 test('messages say where and what', () => {
   const a = audience()
   try {

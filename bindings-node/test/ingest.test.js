@@ -136,3 +136,27 @@ test('contacts with a mapping, and consent-safe exports', () => {
   )
   assert.throws(() => b.export('email exists', { channel: 'emial' }), { code: 'SEGCORE_UNKNOWN_NAME', message: /did you mean `email`/ })
 })
+
+test('exports neutralize formulas and touch nothing outside the audience', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segcore-export-'))
+  const now = '2024-06-02T00:00:00Z'
+  const a = new Audience()
+  a.upsert('eve', { first_name: '@SUM(A1)', n: -3 })
+  a.setConsent('eve', 'email', true, now)
+  const options = { columns: ['id', 'first_name', 'n'], now }
+  assert.equal(a.export('consent email', options).text.split('\n')[1], "eve,'@SUM(A1),-3")
+  assert.equal(a.export('consent email', { ...options, neutralizeFormulas: false }).text.split('\n')[1], 'eve,@SUM(A1),-3')
+  assert.throws(() => a.export('consent email', { neutralizeFormulas: 'no' }), { code: 'SEGCORE_ARGUMENT' })
+
+  const victim = path.join(dir, 'victim')
+  fs.writeFileSync(victim, 'precious')
+  const target = path.join(dir, 'list.csv')
+  fs.symlinkSync(victim, target)
+  assert.throws(() => a.export('consent email', { path: target, now }), { code: 'SEGCORE_IO', message: /symbolic link/ })
+  assert.ok(fs.lstatSync(target).isSymbolicLink())
+  fs.unlinkSync(target)
+  fs.symlinkSync(victim, `${target}.partial`)
+  a.export('consent email', { path: target, now })
+  assert.equal(fs.readFileSync(target, 'utf8'), 'id\neve\n')
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'precious')
+})

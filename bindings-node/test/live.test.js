@@ -129,3 +129,32 @@ test('advanceToAsync moves the clock on a worker and hands subscribers the trans
   await assert.rejects(a.advanceToAsync('2024-01-01T00:00:00Z'), { code: 'SEGCORE_CLOCK_BACKWARDS' })
   await assert.rejects(a.advanceToAsync({}), { code: 'SEGCORE_ARGUMENT' })
 })
+
+test('a subscriber may write, subscribe and unsubscribe without deadlocking', () => {
+  const a = new Audience()
+  a.declareAttribute('k', 'string')
+  a.define('keyed', 'k exists')
+  a.startLive('2024-06-01T00:00:00Z')
+  const seen = []
+  let wrote = false
+  const id = a.subscribe((moved) => {
+    for (const t of moved) seen.push(`${t.profile} ${t.direction}`)
+    // A write from inside the callback: its transitions are delivered after this batch.
+    if (!wrote) {
+      wrote = true
+      a.upsert('r', { k: 'v' })
+    }
+  })
+  let once = 0
+  const selfRemoving = a.subscribe(() => {
+    once += 1
+    assert.equal(a.unsubscribe(selfRemoving), true)
+  })
+  a.upsert('r0', { k: 'v' })
+  assert.deepEqual(seen, ['r0 entered', 'r entered'])
+  assert.equal(once, 1)
+  a.upsert('r1', { k: 'v' })
+  assert.deepEqual(seen, ['r0 entered', 'r entered', 'r1 entered'])
+  assert.equal(once, 1)
+  assert.equal(a.unsubscribe(id), true)
+})

@@ -35,10 +35,26 @@ impl Audience {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs a write as one batch and, on a durable audience, waits for it to be on disk —
+    /// Runs one call's single write and, on a durable audience, waits for it to be on disk —
     /// after releasing the lock and without the GIL, so that writers in other threads append
-    /// meanwhile and share the next fsync (group commit).
+    /// meanwhile and share the next fsync (group commit). The record reaches the journal file
+    /// before it is applied (`deferred`): a write the disk refuses is not applied.
     pub(crate) fn commit<T: Send>(
+        &self,
+        py: Python<'_>,
+        write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| {
+            let (value, commit) = self.write().deferred(write)?;
+            commit.wait()?;
+            Ok(value)
+        })
+        .py_err()
+    }
+
+    /// [`Audience::commit`] for a call of several writes that must survive a crash together
+    /// (or many, like RFM scores): one batch, buffered and written when it ends.
+    pub(crate) fn commit_many<T: Send>(
         &self,
         py: Python<'_>,
         write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T> + Send,
@@ -229,7 +245,7 @@ impl Audience {
 
     /// Removes attributes from a profile; returns how many it had.
     fn unset(&self, py: Python<'_>, id: &str, names: Vec<String>) -> PyResult<usize> {
-        self.commit(py, |a| {
+        self.commit_many(py, |a| {
             let mut removed = 0;
             for name in &names {
                 removed += usize::from(a.unset(id, name)?);

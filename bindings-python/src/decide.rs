@@ -82,9 +82,12 @@ impl Audience {
     }
 
     /// Renders a template (Jinja syntax) with one profile's fields; a missing field is empty
-    /// or its `default(...)`.
-    fn render(&self, id: &str, template: &str) -> PyResult<String> {
-        let template = segcore::Template::parse(template).py_err()?;
+    /// or its `default(...)`. `escape="html"` HTML-escapes every value shown (for a page or an
+    /// HTML e-mail); the default `"none"` shows values as they are (SMS, push, plain text).
+    #[pyo3(signature = (id, template, escape = "none"))]
+    fn render(&self, id: &str, template: &str, escape: &str) -> PyResult<String> {
+        let escape = segcore::Escape::from_name(escape).py_err()?;
+        let template = segcore::Template::with_escape(template, escape).py_err()?;
         self.read().render(id, &template).py_err()
     }
 

@@ -110,7 +110,7 @@ fn options(on_error: &str, max_line_bytes: usize) -> PyResult<IngestOptions> {
 impl Audience {
     /// One message as JSON text (the Python half serializes dicts).
     fn _ingest_json<'py>(&self, py: Python<'py>, text: String) -> PyResult<Bound<'py, PyDict>> {
-        let done = self.commit(py, move |a| a.ingest_json(&text))?;
+        let done = self.commit_many(py, move |a| a.ingest_json(&text))?;
         let d = PyDict::new(py);
         d.set_item("type", done.kind)?;
         d.set_item("id", done.id)?;
@@ -179,7 +179,12 @@ impl Audience {
 
     /// The members of ``segment`` who may be contacted on ``channel``, written to ``path`` (or
     /// returned in the report's ``text``), as CSV or JSONL.
-    #[pyo3(signature = (segment, path = None, *, channel = "email", columns = vec!["id".to_owned()], format = "csv", suppress = Vec::new(), now = None))]
+    ///
+    /// CSV text cells that a spreadsheet would run as a formula (beginning with ``=``, ``+``,
+    /// ``-``, ``@``, a tab or CR) get a ``'`` in front unless ``neutralize_formulas=False``.
+    /// A ``path`` that is a symbolic link, a directory or a device other than a FIFO or a
+    /// terminal raises ``StorageError`` and is left alone.
+    #[pyo3(signature = (segment, path = None, *, channel = "email", columns = vec!["id".to_owned()], format = "csv", suppress = Vec::new(), now = None, neutralize_formulas = true))]
     #[allow(clippy::too_many_arguments)]
     fn export(
         &self,
@@ -191,13 +196,15 @@ impl Audience {
         format: &str,
         suppress: Vec<String>,
         now: Option<&Bound<'_, PyAny>>,
+        neutralize_formulas: bool,
     ) -> PyResult<PyExportReport> {
         let predicate = self.resolve(segment)?;
         let now = instant_or_now(now)?;
         let options = ExportOptions::new(channel)
             .columns(columns)
             .format(ExportFormat::from_name(format).py_err()?)
-            .suppress(suppress);
+            .suppress(suppress)
+            .neutralize_formulas(neutralize_formulas);
         let (report, text) = py
             .detach(|| -> segcore::Result<_> {
                 let audience = self.read();

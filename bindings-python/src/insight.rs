@@ -455,7 +455,7 @@ impl Audience {
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let now = instant_or_now(now)?;
-        let s = self.commit(py, |a| a.score_rfm(event, value, now))?;
+        let s = self.commit_many(py, |a| a.score_rfm(event, value, now))?;
         let d = PyDict::new(py);
         d.set_item("customers", s.customers)?;
         d.set_item("cleared", s.cleared)?;
@@ -464,7 +464,7 @@ impl Audience {
 
     /// Defines the standard RFM segments (`rfm_champions`, `rfm_loyal`, …) over the scores.
     fn define_rfm_segments(&self, py: Python<'_>) -> PyResult<()> {
-        self.commit(py, |a| a.define_rfm_segments())
+        self.commit_many(py, |a| a.define_rfm_segments())
     }
 
     /// Which values of the string property `value` of `event` are bought together (a basket

@@ -149,7 +149,7 @@ impl Audience {
 
     /// Declares what another shard's `_schema_json` lists (a contradicting type raises).
     fn _declare_schema_json(&self, py: Python<'_>, json: String) -> PyResult<()> {
-        self.commit(py, move |a| a.declare_schema_json(&json))
+        self.commit_many(py, move |a| a.declare_schema_json(&json))
     }
 
     /// The sufficient statistics of `kpis` on this audience (or shard).

@@ -37,12 +37,18 @@ impl Audience {
     /// writers share fsyncs), `"always"` (an fsync per write) or `"never"` (for bulk loads
     /// that end with `flush()`). The directory stays locked until `close()` (or the end of a
     /// `with` block); a second open raises `LockedError` naming the holder's pid.
+    ///
+    /// A journal damaged before its end (acknowledged writes after a bad frame), or a
+    /// snapshot whose journal is missing, raises `CorruptError` naming the offset and changes
+    /// nothing; `recover="point_in_time"` opens it as it was just before the damage and keeps
+    /// the rest of the journal in a file named by `open_report["set_aside"]`.
     #[classmethod]
-    #[pyo3(signature = (path, sync = "group"))]
+    #[pyo3(signature = (path, sync = "group", recover = "refuse"))]
     fn open<'py>(
         cls: &Bound<'py, PyType>,
         path: PathBuf,
         sync: &str,
+        recover: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let sync = match sync {
             "group" => segcore::Sync::Group,
@@ -54,17 +60,26 @@ impl Audience {
                 )))
             }
         };
-        let opened = cls
-            .py()
-            .detach(|| segcore::Audience::open_with(&path, sync))
-            .py_err()?;
+        let recover = match recover {
+            "refuse" => segcore::Recover::Refuse,
+            "point_in_time" => segcore::Recover::PointInTime,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "recover is \"refuse\" or \"point_in_time\", not {other:?}"
+                )))
+            }
+        };
+        let options = segcore::OpenOptions::new().sync(sync).recover(recover);
+        let opened = cls.py().detach(|| options.open(&path)).py_err()?;
         let instance = cls.call0()?;
         *instance.cast::<Audience>()?.get().write() = opened;
         Ok(instance)
     }
 
     /// What opening found: a dict with `generation`, `snapshot_profiles`,
-    /// `records_replayed`, `bytes_cut` and `stale_journal_replaced`; None in memory.
+    /// `records_replayed`, `bytes_cut`, `stale_journal_replaced`, and, after a point-in-time
+    /// recovery, `damage` (what was wrong) and `set_aside` (the path keeping the cut bytes),
+    /// else None; None in memory.
     #[getter]
     fn open_report<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(report) = self.read().open_report().cloned() else {
@@ -76,6 +91,8 @@ impl Audience {
         d.set_item("records_replayed", report.records_replayed)?;
         d.set_item("bytes_cut", report.bytes_cut)?;
         d.set_item("stale_journal_replaced", report.stale_journal_replaced)?;
+        d.set_item("damage", report.damage)?;
+        d.set_item("set_aside", report.set_aside)?;
         Ok(Some(d))
     }
 

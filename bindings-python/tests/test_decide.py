@@ -85,6 +85,21 @@ def test_templates_render_with_safe_defaults() -> None:
     assert e.value.line == 2
 
 
+def test_html_templates_escape_what_they_show() -> None:
+    a = segcore.Audience()
+    a.upsert("eve", {"first_name": "<script>alert(1)</script>"})
+    escaped = "<b>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</b>"
+    assert a.render("eve", "<b>{{ first_name }}</b>", escape="html") == escaped
+    assert a.render("eve", "{{ first_name }}") == "<script>alert(1)</script>"
+    with pytest.raises(segcore.InvalidValueError):
+        a.render("eve", "{{ first_name }}", escape="xml")  # type: ignore[arg-type]
+    a.define_decision(
+        "page",
+        {"rules": [], "default": "hi", "escape": "html", "variants": {"hi": {"template": "<b>{{ first_name }}</b>"}}},
+    )
+    assert a.decide("eve", "page")["message"] == escaped
+
+
 @pytest.mark.parametrize("case", CORPUS["why"], ids=lambda c: f"{c['profile']}/{c['segment']}")
 def test_why_cases(case: dict[str, Any]) -> None:
     why = corpus_audience().why(case["profile"], case["segment"], CORPUS["now"])

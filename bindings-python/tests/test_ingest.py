@@ -147,3 +147,27 @@ def test_exports_leave_out_who_has_not_consented(tmp_path: pathlib.Path) -> None
     with pytest.raises(segcore.UnknownNameError) as e:
         a.export("email exists", channel="emial")
     assert e.value.suggestion == "email"
+
+
+def test_exports_neutralize_formulas_and_touch_nothing_outside(tmp_path: pathlib.Path) -> None:
+    now = "2024-06-02T00:00:00Z"
+    a = segcore.Audience()
+    a.upsert("eve", {"first_name": '=HYPERLINK("http://evil.example")', "n": -3})
+    a.set_consent("eve", "email", True, at=now)
+    r = a.export("consent email", columns=["id", "first_name", "n"], now=now)
+    assert r.text is not None
+    assert r.text.splitlines()[1] == 'eve,"\'=HYPERLINK(""http://evil.example"")",-3'
+    r = a.export("consent email", columns=["first_name"], now=now, neutralize_formulas=False)
+    assert r.text is not None and r.text.splitlines()[1].startswith('"=HYPERLINK')
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    link = tmp_path / "list.csv"
+    link.symlink_to(victim)
+    with pytest.raises(segcore.StorageError, match="symbolic link"):
+        a.export("consent email", link, now=now)
+    assert link.is_symlink() and victim.read_text() == "precious"
+    link.unlink()
+    (tmp_path / "list.csv.partial").symlink_to(victim)
+    a.export("consent email", link, now=now)
+    assert link.read_text() == "id\neve\n" and victim.read_text() == "precious"

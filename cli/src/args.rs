@@ -173,6 +173,10 @@ pub struct ExportArgs {
     /// A suppression list: a file of ids or addresses, one per line.
     #[arg(long)]
     pub suppress: Option<PathBuf>,
+    /// Write CSV text cells that begin with =, +, -, @, a tab or CR as they are (by default
+    /// they get a ' in front, so a spreadsheet shows them instead of running them).
+    #[arg(long)]
+    pub keep_formulas: bool,
 }
 
 #[derive(Debug, Args)]

@@ -67,6 +67,9 @@ audience.defineDecision('home_hero', {
   ],
   default: 'welcome',
   holdout: Number(process.env.HOLDOUT ?? 0.1),
+  // The hero's message goes into a page: every value it shows is HTML-escaped, so a first name
+  // of `<script>…` is shown, not run.
+  escape: 'html',
   variants: {
     fast: { payload: { layout: 'express' }, template: 'Welcome back{% if first_name %}, {{ first_name }}{% endif %}! Express checkout is ready.' },
     safe: { payload: { layout: 'classic' }, template: 'Hej {{ first_name | default("där") }}, take your time: returns are free.' },

@@ -56,7 +56,7 @@ mod write;
 
 pub use audience::{Audience, MAX_EVENT_PROPERTIES};
 pub use catalog::Catalog;
-pub use decide::{Assignment, ChosenBy, Decided, Decision, Rule, Template, Variant};
+pub use decide::{Assignment, ChosenBy, Decided, Decision, Escape, Rule, Template, Variant};
 pub use error::{Error, NameKind, ParseError, Result};
 pub use explain::{Explain, Method, PlanStep};
 pub use language::Predicate;

@@ -10,7 +10,7 @@ use common::corpus::{load, ts};
 use common::{audience_strategy, build, valid_predicate};
 use proptest::prelude::*;
 use segcore::decide::holdout_fraction;
-use segcore::{Audience, ChosenBy, Decision, Error, Rule, Template, Variant};
+use segcore::{Audience, ChosenBy, Decision, Error, Escape, Rule, Template, Variant};
 use serde_json::{json, Value as Json};
 
 fn corpus() -> Json {
@@ -125,6 +125,7 @@ fn segments_in_use_by_a_decision_cannot_be_removed() {
         default: "a".into(),
         holdout: 0.0,
         variants: [("a".to_owned(), Variant::default())].into(),
+        escape: Escape::None,
     };
     a.define_decision("hero", d.clone()).unwrap();
     let e = a.remove_segment("vips").unwrap_err();
@@ -187,6 +188,7 @@ proptest! {
             default: "c".into(),
             holdout,
             variants: variants.iter().map(|v| (v.to_string(), Variant::default())).collect(),
+            escape: Escape::None,
         };
         a.define_decision("d", decision).unwrap();
         let now = common::now();
@@ -204,4 +206,51 @@ proptest! {
             }
         }
     }
+}
+
+/// A decision that says `"escape": "html"` shows hostile values as text in its messages, and
+/// keeps saying so after a reload; one without it renders text as it is (for SMS and push).
+#[test]
+fn html_decisions_escape_what_they_show() {
+    let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    let mut a = Audience::new();
+    a.upsert("eve", [("first_name", "<script>alert(1)</script>".into())])
+        .unwrap();
+    let spec = |escape: &str| {
+        json!({
+            "rules": [], "default": "hi", "escape": escape,
+            "variants": {"hi": {"template": "<p>Hi {{ first_name }}</p>"}}
+        })
+        .to_string()
+    };
+    a.define_decision("page", Decision::from_json(&spec("html")).unwrap())
+        .unwrap();
+    a.define_decision("sms", Decision::from_json(&spec("none")).unwrap())
+        .unwrap();
+    let escaped = "<p>Hi &lt;script&gt;alert(1)&lt;&#x2f;script&gt;</p>";
+    assert_eq!(
+        a.decide("eve", "page", now).unwrap().message.as_deref(),
+        Some(escaped)
+    );
+    assert_eq!(
+        a.decide("eve", "sms", now).unwrap().message.as_deref(),
+        Some("<p>Hi <script>alert(1)</script></p>")
+    );
+    let reloaded = Audience::from_bytes(&a.to_bytes()).unwrap();
+    assert_eq!(reloaded.decision("page").unwrap().escape, Escape::Html);
+    assert_eq!(
+        reloaded
+            .decide("eve", "page", now)
+            .unwrap()
+            .message
+            .as_deref(),
+        Some(escaped)
+    );
+    let html = Template::with_escape("{{ first_name }}", Escape::Html).unwrap();
+    assert_eq!(
+        a.render("eve", &html).unwrap(),
+        "&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"
+    );
+    let e = Decision::from_json(&spec("xml")).unwrap_err();
+    assert_eq!(e.kind(), "json", "{e}");
 }

@@ -230,3 +230,126 @@ fn unknown_columns_and_channels_are_refused_before_writing() {
     );
     assert!(out.is_empty());
 }
+
+/// CSV injection: text that a spreadsheet would run is neutralised by default — in every
+/// text cell and the header — and written verbatim when asked; numbers and JSONL are not
+/// touched.
+#[test]
+fn formulas_are_neutralized_unless_asked_not_to() {
+    let now = ts("2024-06-02T00:00:00Z");
+    let mut a = Audience::new();
+    let names = [
+        "=HYPERLINK(\"x\")",
+        "+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "plain",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let id = format!("{}p{i}", if i == 0 { "=" } else { "" });
+        a.upsert(
+            &id,
+            [("name", (*name).into()), ("n", (-(i as f64) - 1.0).into())],
+        )
+        .unwrap();
+        a.set_consent(&id, "email", true, now).unwrap();
+    }
+    a.upsert("=p0", [("=odd", "v".into())]).unwrap();
+    let everyone = Predicate::parse("consent email").unwrap();
+    let options = ExportOptions::new("email").columns(["id", "name", "n", "=odd"]);
+    let mut csv = Vec::new();
+    a.export(&everyone, now, &options, &mut csv).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(&csv[..]);
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["id", "name", "n", "'=odd"]
+    );
+    for row in reader.records() {
+        let row = row.unwrap();
+        for cell in [&row[0], &row[1], &row[3]] {
+            assert!(
+                !matches!(
+                    cell.as_bytes().first(),
+                    Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+                ),
+                "{row:?}"
+            );
+        }
+        let n: f64 = row[2].parse().unwrap();
+        assert!(n <= 0.0, "numbers are written as they are: {row:?}");
+    }
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.contains("\n'=p0,\"'=HYPERLINK"), "{text}");
+
+    let mut verbatim = Vec::new();
+    a.export(
+        &everyone,
+        now,
+        &options.clone().neutralize_formulas(false),
+        &mut verbatim,
+    )
+    .unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(&verbatim[..]);
+    let stored: BTreeSet<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+    assert_eq!(stored, names.iter().map(|n| n.to_string()).collect());
+
+    let mut jsonl = Vec::new();
+    a.export(
+        &everyone,
+        now,
+        &options.format(ExportFormat::Jsonl),
+        &mut jsonl,
+    )
+    .unwrap();
+    assert!(String::from_utf8(jsonl)
+        .unwrap()
+        .contains(r#""name":"=HYPERLINK"#));
+}
+
+/// `export_file` never writes through what it finds at or beside its path: a symbolic link at
+/// the target is refused (its target untouched), a link planted where the old `.partial`
+/// file went is ignored, a directory is refused, and a character device is streamed into.
+#[cfg(unix)]
+#[test]
+fn export_files_touch_nothing_outside_the_audience() {
+    use std::os::unix::fs::symlink;
+    let a = small();
+    let now = ts("2024-06-02T00:00:00Z");
+    let everyone = Predicate::parse("email exists").unwrap();
+    let options = ExportOptions::new("email").columns(["id"]);
+    let dir = std::env::temp_dir().join(format!("segcore-export-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+
+    let target = dir.join("list.csv");
+    symlink(&victim, &target).unwrap();
+    let e = a
+        .export_file(&everyone, now, &options, &target)
+        .unwrap_err();
+    assert_eq!(e.kind(), "io");
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    assert!(std::fs::symlink_metadata(&target)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    std::fs::remove_file(&target).unwrap();
+
+    symlink(&victim, dir.join("list.csv.partial")).unwrap();
+    let report = a.export_file(&everyone, now, &options, &target).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap().lines().count() as u64,
+        report.exported + 1
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+
+    let e = a.export_file(&everyone, now, &options, &dir).unwrap_err();
+    assert!(e.to_string().contains("a directory"), "{e}");
+    a.export_file(&everyone, now, &options, "/dev/null")
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

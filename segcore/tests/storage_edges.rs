@@ -71,7 +71,8 @@ fn special_files_and_an_empty_path_are_refused() {
 #[test]
 fn a_write_the_journal_refuses_is_not_applied() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    for sync in ["always", "group"] {
+    // `eager`: each write through `deferred` and its Commit, as the bindings make them.
+    for sync in ["always", "group", "eager"] {
         let dir = scratch(&format!("fsize-{sync}"));
         drop(Audience::open(&dir).unwrap());
         let out = std::process::Command::new("sh")
@@ -121,9 +122,16 @@ fn limited_writer() {
     };
     let mut a = Audience::open_with(&dir, sync).unwrap();
     let mut acknowledged = 0;
+    let eager = std::env::var("SEGCORE_LIMITED_SYNC").unwrap() == "eager";
     let failure = loop {
         let event = Event::new("view", now()).value("n", acknowledged as f64);
-        match a.track("ada", event) {
+        let written = if eager {
+            a.deferred(|a| a.track("ada", event))
+                .and_then(|((), commit)| commit.wait())
+        } else {
+            a.track("ada", event)
+        };
+        match written {
             Ok(()) => acknowledged += 1,
             Err(e) => break e,
         }

@@ -62,7 +62,8 @@ pub fn export(dir: &Path, args: ExportArgs) -> Outcome {
         .format(match args.format {
             OutputFormat::Csv => ExportFormat::Csv,
             OutputFormat::Jsonl => ExportFormat::Jsonl,
-        });
+        })
+        .neutralize_formulas(!args.keep_formulas);
     if let Some(list) = &args.suppress {
         let text = std::fs::read_to_string(list)
             .map_err(|e| Failure(format!("{}: {e}", list.display())))?;

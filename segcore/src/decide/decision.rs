@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::template::Template;
+use super::template::{Escape, Template};
 use crate::error::{Error, NameKind, Result};
 use crate::language::Predicate;
 use crate::suggest::nearest;
@@ -33,9 +33,14 @@ use crate::Audience;
 ///     "fast": {"payload": {"layout": "express"}, "template": "Hej {{ first_name | default(\"där\") }}!"},
 ///     "safe": {"payload": {"layout": "classic"}},
 ///     "generic": {}
-///   }
+///   },
+///   "escape": "html"
 /// }
 /// ```
+///
+/// `escape` (`"none"` by default, or `"html"`) says how the templates escape what they show:
+/// a decision whose messages go into a web page must say `"html"`, so that a first name of
+/// `<script>` is shown rather than run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
@@ -48,6 +53,10 @@ pub struct Decision {
     pub holdout: f64,
     /// The variants by name.
     pub variants: BTreeMap<String, Variant>,
+    /// How the variants' templates escape the values they show: `"none"` (plain text, the
+    /// default) or `"html"` (for messages put into a page or an HTML e-mail).
+    #[serde(default, skip_serializing_if = "Escape::is_none")]
+    pub escape: Escape,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -156,7 +165,7 @@ impl Compiled {
         let mut templates = BTreeMap::new();
         for (name, v) in &spec.variants {
             if let Some(text) = &v.template {
-                templates.insert(name.clone(), Template::parse(text)?);
+                templates.insert(name.clone(), Template::with_escape(text, spec.escape)?);
             }
         }
         Ok(Compiled {

@@ -18,6 +18,6 @@ mod template;
 pub use audience::{Assignment, ChosenBy, Decided};
 pub use decision::{Decision, Rule, Variant};
 pub use holdout::{holdout_fraction, in_holdout};
-pub use template::{Template, MAX_TEMPLATE_BYTES};
+pub use template::{Escape, Template, MAX_TEMPLATE_BYTES};
 
 pub(crate) use decision::Compiled;

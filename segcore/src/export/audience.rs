@@ -4,7 +4,7 @@ use std::io::Write;
 
 use jiff::Timestamp;
 
-use super::cells::{json, text};
+use super::cells::{cell, json, neutralized, text};
 use super::{normalize, ExportFormat, ExportOptions, ExportReport, SUPPRESSED_TAG};
 use crate::audience::Audience;
 use crate::column::AttrRef;
@@ -73,7 +73,14 @@ impl Audience {
                 let mut w = csv::WriterBuilder::new()
                     .terminator(csv::Terminator::Any(b'\n'))
                     .from_writer(out);
-                w.write_record(&options.columns).map_err(|e| io(e.into()))?;
+                let header = options.columns.iter().map(|c| {
+                    if options.neutralize_formulas {
+                        neutralized(c.clone())
+                    } else {
+                        c.clone()
+                    }
+                });
+                w.write_record(header).map_err(|e| io(e.into()))?;
                 Sink::Csv(Box::new(w))
             }
             ExportFormat::Jsonl => Sink::Jsonl(out),
@@ -116,7 +123,10 @@ impl Audience {
                     report.exported += 1;
                     match &mut sink {
                         Sink::Csv(w) => {
-                            let row = cells.iter().map(|v| v.map(text).unwrap_or_default());
+                            let neutralize = options.neutralize_formulas;
+                            let row = cells
+                                .iter()
+                                .map(|v| v.map(|v| cell(v, neutralize)).unwrap_or_default());
                             w.write_record(row).map_err(|e| io(e.into()))?;
                         }
                         Sink::Jsonl(out) => {

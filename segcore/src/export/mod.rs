@@ -73,6 +73,14 @@ pub struct ExportOptions {
     /// out when its id or any exported value equals an entry, ignoring case and surrounding
     /// spaces.
     pub suppressed: BTreeSet<String>,
+    /// Whether CSV text cells that a spreadsheet would run as a formula are neutralised (on by
+    /// default): a cell of text — an id, a string, a list, a column name — that begins with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'` in front (OWASP's rule for CSV
+    /// injection), so a first name of `=HYPERLINK(…)` is shown, not run. Numbers, booleans
+    /// and instants are written as they are (a negative number is not a formula). JSONL is
+    /// never changed. Turn it off for a consumer that is not a spreadsheet and needs the
+    /// values byte for byte.
+    pub neutralize_formulas: bool,
 }
 
 impl ExportOptions {
@@ -83,7 +91,35 @@ impl ExportOptions {
             columns: vec!["id".to_owned()],
             format: ExportFormat::Csv,
             suppressed: BTreeSet::new(),
+            neutralize_formulas: true,
         }
+    }
+
+    /// Whether CSV text cells that would run as spreadsheet formulas get a `'` in front
+    /// ([`ExportOptions::neutralize_formulas`], on by default).
+    ///
+    /// ```
+    /// # use segcore::export::ExportOptions;
+    /// # let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    /// let mut audience = segcore::Audience::new();
+    /// audience.upsert("ada", [("name", "=1+2".into()), ("balance", (-5).into())])?;
+    /// audience.set_consent("ada", "email", true, now)?;
+    /// let everyone = audience.predicate("consent email")?;
+    /// let columns = ["name", "balance"];
+    ///
+    /// let mut csv = Vec::new();
+    /// audience.export(&everyone, now, &ExportOptions::new("email").columns(columns), &mut csv)?;
+    /// assert_eq!(String::from_utf8(csv).unwrap(), "name,balance\n'=1+2,-5\n");
+    ///
+    /// let verbatim = ExportOptions::new("email").columns(columns).neutralize_formulas(false);
+    /// let mut csv = Vec::new();
+    /// audience.export(&everyone, now, &verbatim, &mut csv)?;
+    /// assert_eq!(String::from_utf8(csv).unwrap(), "name,balance\n=1+2,-5\n");
+    /// # Ok::<(), segcore::Error>(())
+    /// ```
+    pub fn neutralize_formulas(mut self, on: bool) -> ExportOptions {
+        self.neutralize_formulas = on;
+        self
     }
 
     /// Sets the columns.

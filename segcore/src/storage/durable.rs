@@ -165,6 +165,9 @@ pub(crate) struct Durable {
     /// Nesting of [`Audience::batch`] calls: records are marked as in a batch, and not synced
     /// one by one.
     pub(crate) batch_depth: usize,
+    /// Inside [`Audience::deferred`]: each record is written to the file before it is
+    /// applied, and its fsync left to the caller's [`Commit`].
+    deferred: bool,
     report: OpenReport,
     /// Held by a compaction from start to end: compactions run one at a time.
     compacting: Mutex<()>,
@@ -329,6 +332,7 @@ pub(crate) fn open(dir: &Path, options: OpenOptions) -> Result<Audience> {
         journal: Shared::new(file, journal_path, length),
         generation: AtomicU32::new(generation),
         batch_depth: 0,
+        deferred: false,
         report,
         compacting: Mutex::new(()),
         lock: Some(lock),
@@ -460,7 +464,11 @@ impl Audience {
         d.journal.check()?;
         let frame = journal::frame(&record(), d.batch_depth > 0)?;
         let seq = d.journal.append(&frame)?;
-        if d.batch_depth == 0 && d.sync != Sync::Never {
+        if d.batch_depth > 0 {
+            // Buffered: written and synced when the batch ends.
+        } else if d.deferred {
+            d.journal.write_to(seq)?;
+        } else if d.sync != Sync::Never {
             d.journal.sync_to(seq)?;
         }
         Ok(())
@@ -474,6 +482,13 @@ impl Audience {
     ///
     /// If `f` fails, the writes it made before failing stay (each write is all-or-nothing, a
     /// batch is not a transaction); they are synced, and the error returned.
+    ///
+    /// A batch's records are buffered and written when it ends, so its writes are applied
+    /// before the file has them: if writing or syncing them then fails, the batch is in
+    /// memory but not on disk, the call (or [`Commit::wait`]) says [`Error::Io`], and the
+    /// audience refuses every write until the directory is opened again (which shows the
+    /// disk's state: the batch whole or not at all). [`Audience::deferred`] writes a single
+    /// write's record before applying it.
     ///
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("segcore-doc-batch-{}", std::process::id()));
@@ -493,6 +508,65 @@ impl Audience {
     /// # Ok::<(), segcore::Error>(())
     /// ```
     pub fn batch<R>(&mut self, f: impl FnOnce(&mut Audience) -> Result<R>) -> Result<(R, Commit)> {
+        self.batch_with(f)
+    }
+
+    /// Runs `f` — one call's write — so that its record reaches the journal file before it
+    /// is applied, and returns a [`Commit`] for the fsync, to wait on after releasing the
+    /// audience (as the Python and Node bindings do with every single write, so writers in
+    /// other threads share fsyncs). A write the file system refuses (a full disk, a quota, a
+    /// file-size limit) raises [`Error::Io`] and is not applied. Under [`Sync::Always`] the
+    /// fsync is done before this returns; under [`Sync::Never`] there is nothing to wait for.
+    ///
+    /// Each write `f` makes is a record of its own, written as it is made: a call whose
+    /// several writes must survive a crash together uses [`Audience::batch`]. What memory can
+    /// still hold that the disk does not: a write whose fsync failed ([`Commit::wait`] says
+    /// [`Error::Io`]); the journal then refuses every write until the directory is opened
+    /// again, which shows what reached the disk.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("segcore-doc-deferred-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let mut audience = segcore::Audience::open(&dir)?;
+    /// let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    /// let ((), commit) = audience.deferred(|a| a.track("ada", segcore::Event::new("view", now)))?;
+    /// commit.wait()?; // on disk now; wait after releasing the audience to share the fsync
+    /// # drop(audience);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), segcore::Error>(())
+    /// ```
+    pub fn deferred<R>(
+        &mut self,
+        f: impl FnOnce(&mut Audience) -> Result<R>,
+    ) -> Result<(R, Commit)> {
+        let Some(d) = self.durable.0.as_mut() else {
+            return f(self).map(|r| (r, Commit::done()));
+        };
+        if d.batch_depth > 0 || d.deferred {
+            // Inside a batch, or already deferring: the outer call decides when to sync.
+            return f(self).map(|r| (r, Commit::done()));
+        }
+        d.deferred = true;
+        let before = d.journal.appended();
+        let out = f(self);
+        let Some(d) = self.durable.0.as_mut() else {
+            return out.map(|r| (r, Commit::done()));
+        };
+        d.deferred = false;
+        let r = out?;
+        let mut commit = Commit::done();
+        let last = d.journal.appended();
+        if last > before {
+            match d.sync {
+                Sync::Always => d.journal.sync_to(last)?,
+                Sync::Group => commit.target = Some((Arc::clone(&d.journal), last)),
+                Sync::Never => {}
+            }
+        }
+        Ok((r, commit))
+    }
+
+    fn batch_with<R>(&mut self, f: impl FnOnce(&mut Audience) -> Result<R>) -> Result<(R, Commit)> {
         let Some(d) = self.durable.0.as_mut() else {
             return f(self).map(|r| (r, Commit::done()));
         };

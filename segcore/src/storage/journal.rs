@@ -240,6 +240,8 @@ struct State {
     appended: u64,
     /// Records on disk.
     synced: u64,
+    /// Records written to the file (on disk or not).
+    written_records: u64,
     /// Whether a leader is writing and syncing now.
     syncing: bool,
     /// Bytes in the file (written to it, synced or not).
@@ -271,6 +273,7 @@ impl Shared {
                 buffer: Vec::new(),
                 appended: 0,
                 synced: 0,
+                written_records: 0,
                 syncing: false,
                 written: length,
                 on_disk: length,
@@ -311,8 +314,42 @@ impl Shared {
                 state.stopped = Some(why);
                 return Err(error);
             }
+            state.written_records = state.appended;
         }
         Ok(state.appended)
+    }
+
+    /// Returns once every record up to `seq` is written to the file (not necessarily synced):
+    /// what a write that must not be applied unless the file took it waits for. A failure
+    /// stops the journal, like any write failure.
+    pub(crate) fn write_to(&self, seq: u64) -> Result<()> {
+        let mut state = self.lock();
+        loop {
+            if state.written_records >= seq {
+                return Ok(());
+            }
+            if let Some(why) = &state.stopped {
+                return Err(refused(&state.path, why));
+            }
+            if state.syncing {
+                // A leader is writing everything appended so far, this record included.
+                state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            // A write to the page cache is short: done under the lock, so that nothing is
+            // appended between taking the buffer and writing it.
+            let target = state.appended;
+            let buffer = state.take_out();
+            let file = Arc::clone(&state.file);
+            if let Err(e) = (&*file).write_all(&buffer) {
+                let why = Stopped::Failed(e.to_string());
+                let error = refused(&state.path, &why);
+                state.stopped = Some(why);
+                self.synced.notify_all();
+                return Err(error);
+            }
+            state.written_records = target;
+        }
     }
 
     /// The sequence number of the last append.
@@ -347,6 +384,7 @@ impl Shared {
             match done {
                 Ok(()) => {
                     state.synced = state.synced.max(target);
+                    state.written_records = state.written_records.max(target);
                     state.on_disk = state.on_disk.max(length);
                 }
                 Err(e) => state.stopped = Some(Stopped::Failed(e.to_string())),
