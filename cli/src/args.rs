@@ -229,9 +229,10 @@ pub struct WatchArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Customers in the sample shop.
-    #[arg(long, default_value_t = 20_000)]
-    pub customers: usize,
+    /// Customers in the sample shop (1 to 1,000,000: the demo is a walk-through, kept in a
+    /// temporary directory).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub customers: u32,
     /// Keep the demo's directory rather than removing it.
     #[arg(long)]
     pub keep: bool,

@@ -146,7 +146,7 @@ fn define_reads_a_segments_file_and_points_at_mistakes() {
         .arg(&file)
         .assert()
         .success()
-        .stdout("defined buyers\ndefined vips\ndefined buyers_in_eur\n");
+        .stdout("defined buyers\ndefined buyers_in_eur\ndefined vips\n");
     segcore(dir.path())
         .args(["sizes", "--now", "2024-06-02T00:00:00Z"])
         .assert()
@@ -175,6 +175,78 @@ fn define_reads_a_segments_file_and_points_at_mistakes() {
         .assert()
         .code(1)
         .stderr("error: unknown.txt:1: segment `typo`: unknown attribute `plann` (did you mean `plan`?)\n".replace("unknown.txt", &unknown.display().to_string()));
+
+    // A later mistake defines nothing of the file (docs/cli.md's example left `vips` defined),
+    // and a circle is named.
+    let late = dir.path().join("late.txt");
+    std::fs::write(&late, "vips2 = tag \"VIP\"\nlapsed2 = plann == \"x\"\n").unwrap();
+    segcore(dir.path())
+        .arg("define")
+        .arg(&late)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(":2: segment `lapsed2`"));
+    let circle = dir.path().join("circle.txt");
+    std::fs::write(&circle, "a = segment b\nb = segment a\nc = tag \"x\"\n").unwrap();
+    segcore(dir.path())
+        .arg("define")
+        .arg(&circle)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "segment reference cycle: a -> b -> a",
+        ));
+    segcore(dir.path())
+        .args(["sizes", "--now", "2024-06-02T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("vips2")
+                .not()
+                .and(predicate::str::contains("\nc ").not()),
+        );
+}
+
+/// How many batches a journal holds: frames with the batch bit whose payload is the
+/// `EndBatch` record (variant 18, one byte).
+fn batches_in(journal: &Path) -> usize {
+    let journal = std::fs::read(journal).unwrap();
+    let mut at = 24;
+    let mut ends = 0;
+    while at + 8 <= journal.len() {
+        let length = u32::from_le_bytes(journal[at..at + 4].try_into().unwrap());
+        let len = (length & !(1 << 31)) as usize;
+        if length & (1 << 31) != 0 && len == 1 && journal[at + 8] == 18 {
+            ends += 1;
+        }
+        at += 8 + len;
+    }
+    ends
+}
+
+/// 20,000 definitions in one file: one journal batch (one fsync), not one per segment.
+#[test]
+fn define_writes_a_large_file_as_one_batch() {
+    let dir = loaded();
+    let file = dir.path().join("many.txt");
+    let text: String = (0..20_000)
+        .map(|i| format!("s{i} = tag \"t{i}\"\n"))
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let journal = dir.path().join("journal");
+    let before = batches_in(&journal);
+    let started = std::time::Instant::now();
+    segcore(dir.path())
+        .arg("define")
+        .arg(&file)
+        .assert()
+        .success();
+    eprintln!("20,000 definitions: {:?}", started.elapsed());
+    assert_eq!(
+        batches_in(&journal),
+        before + 1,
+        "one batch for the whole file"
+    );
 }
 
 #[test]
@@ -439,6 +511,52 @@ fn demo_walks_through_the_main_job() {
                 .and(predicate::str::contains("== 5. A consent-safe export"))
                 .and(predicate::str::contains("== 7. The advisor")),
         );
+}
+
+/// A demo size typed wrong is a usage error, not hours of work; an interrupted demo removes
+/// its temporary directory.
+#[cfg(unix)]
+#[test]
+fn demo_refuses_absurd_sizes_and_cleans_up_when_interrupted() {
+    use std::io::BufRead;
+    for size in ["1000000000000", "0", "1000001"] {
+        Command::cargo_bin("segcore")
+            .unwrap()
+            .args(["demo", "--customers", size])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--customers"));
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("segcore"))
+        .args(["demo", "--customers", "1000000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let dir = loop {
+        let line = lines.next().expect("the demo names its directory").unwrap();
+        if let Some((_, dir)) = line.split_once(", kept in ") {
+            break PathBuf::from(dir);
+        }
+    };
+    // Wait until the audience is being written, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.join("journal").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo never started writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(!dir.exists(), "{} was left behind", dir.display());
 }
 
 #[test]

@@ -29,6 +29,7 @@ mod audience;
 mod catalog;
 mod column;
 pub mod decide;
+mod define_many;
 mod error;
 mod explain;
 pub mod export;

@@ -18,6 +18,21 @@ use crate::output::Outcome;
 
 pub fn run(args: DemoArgs) -> Outcome {
     let dir = temporary_dir();
+    if !args.keep {
+        // Interrupted (Ctrl-C, SIGTERM, SIGHUP): the temporary directory goes with the demo.
+        let removing = dir.clone();
+        let installed = ctrlc::set_handler(move || {
+            let _ = std::fs::remove_dir_all(&removing);
+            eprintln!("\ninterrupted: removed {}", removing.display());
+            std::process::exit(130);
+        });
+        if let Err(e) = installed {
+            eprintln!(
+                "warning: no interrupt handler ({e}); an interrupted demo leaves {}",
+                dir.display()
+            );
+        }
+    }
     let result = walk(&dir, &args);
     if args.keep {
         println!(
@@ -41,7 +56,8 @@ fn heading(text: &str) {
 }
 
 fn walk(dir: &std::path::Path, args: &DemoArgs) -> Outcome {
-    let shop = SampleShop::new(args.customers);
+    // At most 1,000,000 (the argument's range), well within the sample shop's limits.
+    let shop = SampleShop::new(args.customers as usize);
     let now = shop.now;
 
     heading(&format!(
