@@ -56,7 +56,7 @@ pub(crate) fn parse_local_instant(s: &str, zone: &TimeZone) -> Option<Timestamp>
         return Some(t);
     }
     let civil: DateTime = s.trim().parse().ok()?;
-    zone.to_ambiguous_timestamp(civil).compatible().ok()
+    crate::language::civil_instant(civil, zone)
 }
 
 /// A number written as text: digits with an optional sign, a dot for decimals and an

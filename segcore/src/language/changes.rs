@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::ast::{Literal, Test};
-use super::time::{CalendarUnit, Nanos, TimeRef, Window};
+use super::time::{start_of_date, CalendarUnit, Nanos, TimeRef, Window};
 
 /// The least of `candidates` after `now`.
 pub(crate) fn earliest_after(
@@ -49,12 +49,7 @@ impl CalendarUnit {
         let x = Timestamp::from_nanosecond(x).ok()?;
         let start = self.period_start(x.to_zoned_datetime(tz.clone()).date());
         let next = start.checked_add(self.periods(k)?).ok()?;
-        Some(
-            next.to_zoned_datetime(tz.clone())
-                .ok()?
-                .timestamp()
-                .as_nanosecond(),
-        )
+        Some(start_of_date(next, tz)?.as_nanosecond())
     }
 }
 

@@ -25,7 +25,7 @@ pub use time::{CalendarUnit, Duration, DurationUnit, TimeLiteral, TimeRef, Windo
 
 pub(crate) use changes::{earliest_after, test_changes_at};
 pub(crate) use display::Name;
-pub(crate) use time::{Interval, Nanos};
+pub(crate) use time::{civil_instant, Interval, Nanos};
 
 use std::str::FromStr;
 
