@@ -231,10 +231,12 @@ impl Audience {
     }
 
     /// When time alone next changes some membership (rounded up to the millisecond, so that
-    /// `advanceTo` it takes the change in), or null.
+    /// `advanceTo` it takes the change in), or null. Advancing there gives at least one
+    /// transition: instants where a condition turns without changing any segment are passed
+    /// over.
     #[napi(ts_return_type = "Date | null")]
     pub fn next_change_at<'env>(&self, env: &'env Env) -> Result<Option<JsDate<'env>>> {
-        let next = self.read().next_change_at();
+        let next = self.write().next_change_at();
         next.map(|t| date(env, t)).transpose()
     }
 

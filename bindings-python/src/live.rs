@@ -95,10 +95,11 @@ impl Audience {
     }
 
     /// When time alone next changes some membership, or None: rounded up to the microsecond,
-    /// so that `advance_to` this instant takes in the change.
+    /// so that `advance_to` this instant takes in the change. Advancing there gives at least
+    /// one transition (instants where a condition turns without changing any segment are
+    /// passed over, up to `segcore::live::MAX_CHECKS` of them per call).
     fn next_change_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.read()
-            .next_change_at()
+        py.detach(|| self.write().next_change_at())
             .map(|t| datetime_ceil(py, t))
             .transpose()
     }

@@ -241,7 +241,10 @@ fn run(
             Step::ToNextChange => match a.next_change_at() {
                 Some(t) => {
                     prop_assert!(t > from);
-                    a.advance_to(t).unwrap()
+                    let moved = a.advance_to(t).unwrap();
+                    // The promise: an instant where something changes, not a lower bound.
+                    prop_assert!(!moved.is_empty(), "nothing changed at next_change_at {}", t);
+                    moved
                 }
                 None => Vec::new(),
             },
@@ -278,6 +281,12 @@ fn run(
         // Nothing is due before the clock, and nothing is missed up to the next due instant.
         if let Some(next) = a.next_change_at() {
             prop_assert!(next > to);
+            prop_assert_ne!(
+                &reference_members(&a, next),
+                &after,
+                "next_change_at {} changes nothing",
+                next
+            );
             let just_before = nanos(next, -1);
             if just_before > to {
                 prop_assert_eq!(

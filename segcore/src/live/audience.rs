@@ -69,9 +69,19 @@ impl Audience {
     }
 
     /// When time alone next changes some segment's membership: a service can sleep until then
-    /// and [`Audience::advance_to`] it. `None` when nothing is due (or live membership is off).
-    pub fn next_change_at(&self) -> Option<Timestamp> {
-        self.live.as_ref().and_then(|l| l.next_change_at())
+    /// and [`Audience::advance_to`] it, and advancing there gives at least one transition.
+    /// `None` when nothing will change without a write (or live membership is off).
+    ///
+    /// It takes `&mut self` because finding that instant passes over the earlier instants at
+    /// which a condition turns without changing any segment (a second purchase still inside
+    /// the window), and remembers that work. One call checks at most
+    /// [`MAX_CHECKS`](crate::live::MAX_CHECKS) instants; only beyond that can it name one
+    /// where nothing changes.
+    pub fn next_change_at(&mut self) -> Option<Timestamp> {
+        let mut live = self.live.take()?;
+        let next = live.next_change_at(self);
+        self.live = Some(live);
+        next
     }
 
     /// The slots of a segment's members at the clock, ascending, as live membership keeps them

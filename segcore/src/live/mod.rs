@@ -12,11 +12,14 @@
 //!   instant it may turn is computed from the profile's stored times (`schedule.rs`) and kept
 //!   in a heap (`timers.rs`), so advancing re-checks exactly those profiles' segments, each at
 //!   its own instant, and the number of timers grows with distinct windows, not segments;
+//!   `next_change_at` checks the earliest instants and passes over those where no segment
+//!   changes (`next.rs`), so the instant it names is one where membership changes;
 //! - **what "member" means**: always the reference evaluator's answer at the audience clock, so
 //!   live membership equals a full recomputation after every step.
 
 mod audience;
 mod feed;
+mod next;
 mod reads;
 mod schedule;
 mod timers;
@@ -35,6 +38,7 @@ use crate::Audience;
 
 pub(crate) use feed::Feed;
 pub use feed::DEFAULT_QUEUE_CAPACITY;
+pub use next::MAX_CHECKS;
 use reads::{Readers, Reads};
 use schedule::next_change;
 use timers::Timers;
@@ -87,6 +91,9 @@ pub(crate) struct Live {
     clock_readers: Readers,
     /// When each (profile, clock) pair is next due.
     timers: Timers,
+    /// The pairs `next_change_at` passed over, by slot: their instants were computed from a
+    /// point past the clock, with the data of then, so a write to the slot recomputes them.
+    passed_over: HashMap<u32, Vec<u32>>,
     /// The catalog's reverse index as last used, and each live id's segment id in it.
     index: Option<(Arc<Reverse>, Arc<[u32]>)>,
 }
@@ -114,6 +121,7 @@ impl Live {
             clock_ids: HashMap::new(),
             clock_readers: Readers::default(),
             timers: Timers::default(),
+            passed_over: HashMap::new(),
             index: None,
         };
         for name in audience.catalog.names() {
@@ -126,13 +134,6 @@ impl Live {
         self.clock
     }
 
-    /// The earliest instant at which time alone changes some membership.
-    pub(crate) fn next_change_at(&self) -> Option<Timestamp> {
-        self.timers
-            .next()
-            .and_then(|t| Timestamp::from_nanosecond(t).ok())
-    }
-
     /// The current members of a segment, if it is tracked.
     pub(crate) fn members(&self, segment: &str) -> Option<&Bitmap> {
         let id = *self.ids.get(segment)?;
@@ -143,6 +144,8 @@ impl Live {
     /// clock become the baseline, with no transitions.
     pub(crate) fn track(&mut self, audience: &Audience, name: &str) {
         self.untrack(name);
+        // Which segments hold a clock decides where nothing changes: check again from here.
+        self.recheck_passed_over(audience);
         let Some(predicate) = audience.catalog.get(name) else {
             return;
         };
@@ -245,6 +248,9 @@ impl Live {
             ),
             Change::Consent(channel) => (self.readers.of_channel(channel).to_vec(), Vec::new()),
         };
+        // Instants passed over for this profile were judged on the data before this write.
+        let mut clocks = clocks;
+        clocks.extend(self.passed_over.remove(&slot).unwrap_or_default());
         let mut out = Vec::new();
         self.settle(audience, &sorted(segments), slot, self.clock, &mut out);
         for c in sorted(clocks) {
@@ -256,6 +262,7 @@ impl Live {
     /// An erased profile leaves every segment it was in, at the clock.
     pub(crate) fn on_erase(&mut self, slot: u32, profile: &str) -> Vec<Transition> {
         self.timers.forget_slot(slot);
+        self.passed_over.remove(&slot);
         let mut out = Vec::new();
         for tracked in self.segments.iter_mut().flatten() {
             if tracked.members.remove_checked(slot) {
@@ -287,6 +294,13 @@ impl Live {
             };
             self.settle(audience, &segments, slot, instant, &mut out);
             self.reschedule(audience, c, slot, due);
+            // Recomputed from an instant the clock reaches: no longer ahead of it.
+            if let Some(list) = self.passed_over.get_mut(&slot) {
+                list.retain(|&held| held != c);
+                if list.is_empty() {
+                    self.passed_over.remove(&slot);
+                }
+            }
         }
         self.clock = to;
         out

@@ -70,7 +70,12 @@ impl Timers {
 
     /// The earliest instant any pair is due.
     pub(crate) fn next(&self) -> Option<Nanos> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+        self.peek().map(|(at, _, _)| at)
+    }
+
+    /// The earliest pair due (never a stale one: [`Timers::tidy`] keeps the top current).
+    pub(crate) fn peek(&self) -> Option<Due> {
+        self.heap.peek().map(|&Reverse(due)| due)
     }
 
     /// Takes the earliest pair due at or before `until`; it is due nowhere after this.
