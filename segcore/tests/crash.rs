@@ -9,9 +9,15 @@
 //!   journal) — so nothing is half-present, batches included;
 //! - the indexes agree with the reference evaluator.
 //!
-//! Then the writer is started again where the directory stands. `SEGCORE_CRASH_KILLS` sets
-//! the number of kills (60 by default, as CI runs it); the soak in `docs/reliability.md` runs
-//! thousands:
+//! Then the writer is started again where the directory stands. The harness itself fails when
+//! the writer does not do its part: a writer that exits by itself (a panic, a failed open) or
+//! goes quiet for [`STALL`] fails the run with the writer's stderr, and the run must have
+//! acknowledged writes and killed inside compactions in proportion to its kills (a writer
+//! that makes no progress cannot pass). `the_harness_fails_when_the_writer_panics_or_stalls`
+//! plants both and checks they are caught.
+//!
+//! `SEGCORE_CRASH_KILLS` sets the number of kills (60 by default, as CI runs it); the soak in
+//! `docs/reliability.md` runs thousands:
 //!
 //! ```text
 //! SEGCORE_CRASH_KILLS=5000 cargo test --release -p segcore --test crash -- --nocapture
@@ -20,6 +26,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -28,6 +35,11 @@ use segcore::{Audience, Event, Predicate, Sync, Value};
 const CHILD_DIR: &str = "SEGCORE_CRASH_CHILD_DIR";
 const CHILD_START: &str = "SEGCORE_CRASH_CHILD_START";
 const CHILD_SYNC: &str = "SEGCORE_CRASH_CHILD_SYNC";
+/// A bug planted in the writer (`panic` or `stall` after its third write), to show that the
+/// harness catches it.
+const CHILD_PLANT: &str = "SEGCORE_CRASH_CHILD_PLANT";
+/// How long the writer may go without a line before the run fails as stalled.
+const STALL: Duration = Duration::from_secs(30);
 /// The writer compacts before every op whose index is this many past a multiple.
 const COMPACT_EVERY: u64 = 97;
 /// Kills per directory before starting a fresh one (keeps the soak's audience small).
@@ -94,11 +106,21 @@ fn crash_writer() {
         "always" => Sync::Always,
         _ => Sync::Group,
     };
+    let plant = std::env::var(CHILD_PLANT).unwrap_or_default();
     let mut a = Audience::open_with(&dir, sync).unwrap();
     let mut out = std::io::stdout().lock();
     writeln!(out, "open").unwrap();
     out.flush().unwrap();
     for i in start.. {
+        if i == start + 3 {
+            match plant.as_str() {
+                "panic" => panic!("planted: the writer panics"),
+                "stall" => loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                },
+                _ => {}
+            }
+        }
         if i % COMPACT_EVERY == COMPACT_EVERY - 1 {
             writeln!(out, "compact").unwrap();
             out.flush().unwrap();
@@ -111,7 +133,8 @@ fn crash_writer() {
     }
 }
 
-fn spawn_writer(dir: &Path, start: u64, sync: &str) -> Child {
+fn spawn_writer(dir: &Path, start: u64, sync: &str, plant: &str, stderr: &Path) -> Child {
+    let stderr = std::fs::File::create(stderr).unwrap();
     Command::new(std::env::current_exe().unwrap())
         .args([
             "crash_writer",
@@ -124,10 +147,18 @@ fn spawn_writer(dir: &Path, start: u64, sync: &str) -> Child {
         .env(CHILD_DIR, dir)
         .env(CHILD_START, start.to_string())
         .env(CHILD_SYNC, sync)
+        .env(CHILD_PLANT, plant)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap()
+}
+
+/// What the writer wrote to stderr, for a failure's message.
+fn stderr_of(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(20).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
 
 /// The model: an in-memory audience with the first `applied` writes.
@@ -183,18 +214,61 @@ struct Tally {
 }
 
 /// One kill: start the writer at `model.applied`, kill it, check the directory, advance the
-/// model to what the directory holds.
-fn kill_once(dir: &Path, model: &mut Model, rng: &mut fastrand::Rng, tally: &mut Tally) {
+/// model to what the directory holds. Panics (failing the run) if the writer exits by itself
+/// or says nothing for `stall`.
+fn kill_once(
+    dir: &Path,
+    model: &mut Model,
+    rng: &mut fastrand::Rng,
+    tally: &mut Tally,
+    plant: &str,
+    stall: Duration,
+) {
     let sync = if rng.bool() { "group" } else { "always" };
     let start = model.applied;
-    let mut child = spawn_writer(dir, start, sync);
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stderr = dir.with_extension("stderr");
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    let mut child = spawn_writer(dir, start, sync, plant, &stderr);
+    // Lines come through a thread, so that a writer that goes quiet is noticed.
+    let (send, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
     // Kill after a random number of acknowledgements, or just as a compaction starts.
     let target = rng.u64(1..160);
     let at_compaction = rng.u8(..4) == 0;
     let mut seen = Seen::default();
-    for line in lines.by_ref() {
-        seen.read(&line.unwrap());
+    loop {
+        match lines.recv_timeout(stall) {
+            Ok(line) => seen.read(&line),
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the writer stalled: nothing for {stall:?} after {:?} (started at {start}); \
+                     its stderr:\n{}",
+                    seen.acked,
+                    stderr_of(&stderr)
+                );
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = child.wait().unwrap();
+                panic!(
+                    "the writer exited by itself ({status}) after {:?} (started at {start}); \
+                     its stderr:\n{}",
+                    seen.acked,
+                    stderr_of(&stderr)
+                );
+            }
+        }
         if seen.compacting && at_compaction {
             std::thread::sleep(Duration::from_micros(rng.u64(0..3000)));
             break;
@@ -205,11 +279,13 @@ fn kill_once(dir: &Path, model: &mut Model, rng: &mut fastrand::Rng, tally: &mut
         }
     }
     child.kill().unwrap();
-    // Acknowledgements written before the kill are still in the pipe.
-    for line in lines {
-        seen.read(&line.unwrap());
-    }
     child.wait().unwrap();
+    // Acknowledgements written before the kill are still in the pipe.
+    reader.join().unwrap();
+    for line in lines.try_iter() {
+        seen.read(&line);
+    }
+    let _ = std::fs::remove_file(&stderr);
     let (acked, compacting) = (seen.acked, seen.compacting);
     tally.kills += 1;
     tally.during_compaction += usize::from(compacting);
@@ -272,7 +348,7 @@ fn every_acknowledged_write_survives_sigkill() {
         let _ = std::fs::remove_dir_all(&dir);
         let mut model = Model::new();
         for _ in 0..KILLS_PER_DIRECTORY.min(kills - tally.kills) {
-            kill_once(&dir, &mut model, &mut rng, &mut tally);
+            kill_once(&dir, &mut model, &mut rng, &mut tally, "", STALL);
         }
         total_writes += tally.writes;
         directory += 1;
@@ -287,6 +363,58 @@ fn every_acknowledged_write_survives_sigkill() {
         tally.in_flight_present,
         tally.bytes_cut
     );
-    assert!(tally.kills >= kills);
+    // A writer that makes no progress, or a harness that never kills inside a compaction,
+    // cannot pass: a kill waits for 1 to 159 acknowledgements (80 on average) unless it hits a
+    // compaction, and a quarter of the kills aim at one.
+    assert_eq!(tally.kills, kills);
+    assert!(
+        total_writes >= 10 * kills as u64,
+        "{total_writes} writes acknowledged in {kills} kills: the writer is not making progress"
+    );
+    assert!(
+        tally.during_compaction * 20 >= kills,
+        "{} of {kills} kills inside a compaction: fewer than one in twenty",
+        tally.during_compaction
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The harness must fail, with the writer's own words, when the writer panics or stalls.
+#[test]
+fn the_harness_fails_when_the_writer_panics_or_stalls() {
+    let root = std::env::temp_dir().join(format!("segcore-crash-plant-{}", std::process::id()));
+    for (plant, expected) in [
+        ("panic", "planted: the writer panics"),
+        ("stall", "the writer stalled"),
+    ] {
+        let dir = root.join(plant);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&root).unwrap();
+        let mut model = Model::new();
+        let mut tally = Tally::default();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // Enough kills that the writer's third write comes before the target.
+            for _ in 0..20 {
+                kill_once(
+                    &dir,
+                    &mut model,
+                    &mut rng,
+                    &mut tally,
+                    plant,
+                    Duration::from_secs(3),
+                );
+            }
+        }));
+        let message = match caught {
+            Ok(()) => panic!("a writer that {plant}s went unnoticed"),
+            Err(e) => e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default(),
+        };
+        assert!(message.contains(expected), "{plant}: {message}");
+    }
     let _ = std::fs::remove_dir_all(&root);
 }
