@@ -16,6 +16,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class Audience {
   /** A new, empty audience whose calendar windows resolve in `timeZone` (default UTC). */
   constructor(timeZone?: string | undefined | null)
+  /**
+   * For segcore's own tests: panics inside the binding while holding the audience's write
+   * lock, to show that a bug throws `SEGCORE_INTERNAL` instead of aborting the process.
+   * Refused (`SEGCORE_ARGUMENT`) unless the environment sets `SEGCORE_TEST_PANICS=1`.
+   */
+  _panicForTests(message: string): void
   /** Changes the time zone calendar windows resolve in (an IANA name). */
   setTimeZone(name: string): void
   /**
@@ -231,7 +237,9 @@ export declare class Audience {
   advanceToAsync(to: Date | string | number): Promise<Transition[]>
   /**
    * When time alone next changes some membership (rounded up to the millisecond, so that
-   * `advanceTo` it takes the change in), or null.
+   * `advanceTo` it takes the change in), or null. Advancing there gives at least one
+   * transition: instants where a condition turns without changing any segment are passed
+   * over.
    */
   nextChangeAt(): Date | null
   /**
@@ -426,6 +434,11 @@ export declare const enum ErrorCode {
    * or text holding a lone surrogate.
    */
   SEGCORE_ARGUMENT = 'SEGCORE_ARGUMENT',
+  /**
+   * A bug in segcore (a Rust panic), caught instead of aborting the process: the audience
+   * may be inconsistent, so open or build it again before relying on it.
+   */
+  SEGCORE_INTERNAL = 'SEGCORE_INTERNAL',
 }
 
 /**

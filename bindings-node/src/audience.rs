@@ -8,7 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::args::{boolean, elements, entries, given, instant_or_now, string, value, whole};
-use crate::errors::{Read, Throw};
+use crate::errors::{guard, Read, Throw};
 use crate::events::{event, event_rows, plan, PlanStep};
 use crate::live::Subscribers;
 use crate::tasks::{track_all, Answer, Query, Run, TrackMany};
@@ -87,6 +87,24 @@ impl Audience {
         })
     }
 
+    /// For segcore's own tests: panics inside the binding while holding the audience's write
+    /// lock, to show that a bug throws `SEGCORE_INTERNAL` instead of aborting the process.
+    /// Refused (`SEGCORE_ARGUMENT`) unless the environment sets `SEGCORE_TEST_PANICS=1`.
+    #[napi(js_name = "_panicForTests", ts_args_type = "message: string")]
+    pub fn panic_for_tests(&self, env: Env, message: Unknown<'_>) -> Result<()> {
+        let run = || -> Read<()> {
+            let message = string(message, "message")?;
+            if std::env::var("SEGCORE_TEST_PANICS").as_deref() != Ok("1") {
+                return Err(crate::errors::argument(
+                    "_panicForTests runs only with SEGCORE_TEST_PANICS=1".to_owned(),
+                ));
+            }
+            let _held = self.write();
+            panic!("{message}");
+        };
+        guard(run).js(&env)
+    }
+
     /// Changes the time zone calendar windows resolve in (an IANA name).
     #[napi(ts_args_type = "name: string")]
     pub fn set_time_zone(&self, env: Env, name: Unknown<'_>) -> Result<()> {
@@ -94,7 +112,7 @@ impl Audience {
             let name = string(name, "name")?;
             Ok(self.commit(|a| a.set_time_zone(&name))?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// The generated sample shop (seed 42, a year of events up to 2026-11-01T12:00:00Z, time
@@ -164,7 +182,7 @@ impl Audience {
             let ty = segcore::AttrType::from_name(&string(type_name, "typeName")?)?;
             Ok(self.commit(|a| a.declare_attribute(&name, ty))?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Declares an event name.
@@ -189,7 +207,7 @@ impl Audience {
             let ty = segcore::AttrType::from_name(&string(type_name, "typeName")?)?;
             Ok(self.commit(|a| a.declare_event_property(&event, &key, ty))?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Declares a tag namespace (the `interest` of `interest:outdoor`).
@@ -242,7 +260,7 @@ impl Audience {
             self.commit(|a| a.upsert_tagged(&id, values, &tags, at))?;
             Ok(())
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -263,7 +281,7 @@ impl Audience {
             let at = instant_or_now(at, "at")?;
             Ok(self.commit(|a| a.tag(&id, &tag, at))?)
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -275,7 +293,7 @@ impl Audience {
             let tag = string(tag, "tag")?;
             Ok(self.commit(|a| a.untag(&id, &tag))?)
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -300,7 +318,7 @@ impl Audience {
             let event = event(name, at, values, properties)?;
             Ok(self.commit(|a| a.track(&id, event))?)
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -346,7 +364,7 @@ impl Audience {
             let at = instant_or_now(at, "at")?;
             Ok(self.commit(|a| a.set_consent(&id, &channel, granted, at))?)
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -367,7 +385,7 @@ impl Audience {
             let p = self.read().predicate(&text)?;
             Ok(self.commit(|a| a.define_segment(&name, p))?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Removes a named segment (refused while others refer to it); returns its text.
@@ -397,7 +415,7 @@ impl Audience {
             let (p, now) = self.question(segment, now)?;
             Ok(self.read().count(&p, now)? as f64)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// `count` off the main thread.
@@ -425,7 +443,7 @@ impl Audience {
             let (p, now) = self.question(segment, now)?;
             Ok(self.read().members(&p, now)?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// `members` off the main thread.
@@ -453,7 +471,7 @@ impl Audience {
             let (p, now) = self.question(segment, now)?;
             Ok(self.read().member_slots(&p, now)?)
         };
-        Ok(Uint32Array::new(run().js(&env)?))
+        Ok(Uint32Array::new(guard(run).js(&env)?))
     }
 
     /// `memberSlots` off the main thread.
@@ -485,7 +503,7 @@ impl Audience {
             let (p, now) = self.question(segment, now)?;
             Ok(self.read().matches(&id, &p, now)?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// The named segments one profile is in, sorted.
@@ -501,7 +519,7 @@ impl Audience {
             let now = instant_or_now(now, "now")?;
             Ok(self.read().segments_of(&id, now)?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Runs the query and returns its plan.
@@ -516,7 +534,7 @@ impl Audience {
             let (p, now) = self.question(segment, now)?;
             Ok(plan(&self.read().explain(&p, now)?.root))
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 }
 

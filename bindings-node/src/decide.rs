@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::args::{field, given, instant_or_now, object, string};
 use crate::audience::Audience;
-use crate::errors::{argument, napi_failure, Read, Throw};
+use crate::errors::{argument, guard, napi_failure, Read, Throw};
 
 /// JSON text of a plain value (`JSON.stringify`), or a string as given.
 pub(crate) fn json_text(env: &Env, v: Unknown<'_>, what: &str) -> Read<String> {
@@ -111,13 +111,17 @@ impl Task for Assign {
     type JsValue = Assignment;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let (decision, now) = match self.question.take() {
-            Some(Ok(question)) => question,
-            Some(Err(failure)) => return Ok(Err(failure)),
-            None => return Ok(Err(argument("the assignment already ran".to_owned()))),
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let mut work = || -> Result<Self::Output> {
+            let (decision, now) = match self.question.take() {
+                Some(Ok(question)) => question,
+                Some(Err(failure)) => return Ok(Err(failure)),
+                None => return Ok(Err(argument("the assignment already ran".to_owned()))),
+            };
+            let audience = self.audience.read().unwrap_or_else(|e| e.into_inner());
+            Ok(audience.assign(&decision, now).map_err(Into::into))
         };
-        let audience = self.audience.read().unwrap_or_else(|e| e.into_inner());
-        Ok(audience.assign(&decision, now).map_err(Into::into))
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Assignment> {
@@ -134,7 +138,7 @@ pub fn holdout_fraction(env: Env, decision: Unknown<'_>, profile: Unknown<'_>) -
         let profile = string(profile, "profile")?;
         Ok(segcore::decide::holdout_fraction(&decision, &profile))
     };
-    run().js(&env)
+    guard(run).js(&env)
 }
 
 #[napi]
@@ -154,7 +158,7 @@ impl Audience {
             let decision = segcore::Decision::from_json(&json_text(&env, decision, "decision")?)?;
             Ok(self.commit(|a| a.define_decision(&name, decision))?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// A decision's JSON form, or null.
@@ -206,7 +210,7 @@ impl Audience {
             let now = instant_or_now(now, "now")?;
             Ok(self.read().decide(&id, &decision, now)?)
         };
-        let d = run().js(env)?;
+        let d = guard(run).js(env)?;
         let json = json!({
             "decision": d.decision,
             "variant": d.variant,
@@ -280,7 +284,7 @@ impl Audience {
             let template = segcore::Template::with_escape(&string(template, "template")?, escape)?;
             Ok(self.read().render(&id, &template)?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Why a profile is or is not in a segment (a name or a predicate's text), clause by
@@ -302,7 +306,7 @@ impl Audience {
             let now = instant_or_now(now, "now")?;
             Ok(self.read().why(&id, &segment, now)?)
         };
-        let why = run().js(&env)?;
+        let why = guard(run).js(&env)?;
         let mut node = why_node(&why);
         node.text = Some(why.to_string());
         Ok(node)

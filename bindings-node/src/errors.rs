@@ -1,7 +1,8 @@
 //! Failures on their way to JavaScript: `Error`s whose `code` is `SEGCORE_` and the core's
 //! stable kind in capitals (`SEGCORE_PARSE`, ...), or `SEGCORE_ARGUMENT` for an argument the
 //! binding cannot read; parse and template errors carry `line` and `column`, bulk rows carry
-//! `row`.
+//! `row`. A panic (a bug in segcore) is caught where a call crosses into Rust and thrown as
+//! `SEGCORE_INTERNAL` instead of aborting the process ([`guard`]).
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -14,6 +15,21 @@ pub enum Failure {
     Argument(String),
     /// Row `.0` of a bulk call failed; the rows before it were written.
     AtRow(usize, Box<Failure>),
+    /// A panic inside segcore: a bug, caught before it reached JavaScript.
+    Internal(String),
+}
+
+/// Runs one call's work, turning a panic into [`Failure::Internal`] so that a bug in segcore
+/// throws an error instead of aborting the Node process.
+pub(crate) fn guard<T>(work: impl FnOnce() -> Read<T>) -> Read<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "a panic".to_owned());
+        Err(Failure::Internal(what))
+    })
 }
 
 /// Results of reading arguments or of the core.
@@ -63,6 +79,14 @@ fn thrown(env: &Env, failure: Failure) -> Error {
             )
         }
         Failure::Argument(m) => ("SEGCORE_ARGUMENT".to_owned(), m.clone(), None),
+        Failure::Internal(what) => (
+            "SEGCORE_INTERNAL".to_owned(),
+            format!(
+                "internal error (a bug in segcore; please report it): {what}. The audience may \
+                 be inconsistent: open or build it again before relying on it"
+            ),
+            None,
+        ),
         // Peeled off above.
         Failure::AtRow(..) => ("SEGCORE_ARGUMENT".to_owned(), String::new(), None),
     };
@@ -164,4 +188,7 @@ pub enum ErrorCode {
     /// An argument of the wrong type or shape (the message names it; bulk rows set `row`),
     /// or text holding a lone surrogate.
     SEGCORE_ARGUMENT,
+    /// A bug in segcore (a Rust panic), caught instead of aborting the process: the audience
+    /// may be inconsistent, so open or build it again before relying on it.
+    SEGCORE_INTERNAL,
 }

@@ -16,7 +16,7 @@ use segcore::ingest::{ContactMapping as CoreMapping, IngestOptions, OnError};
 use crate::args::{boolean, elements, field, given, instant_or_now, object, string, whole};
 use crate::audience::Audience;
 use crate::decide::json_text;
-use crate::errors::{argument, Read, Throw};
+use crate::errors::{argument, guard, napi_failure, Read, Throw};
 use crate::live::Subscribers;
 
 /// What one message did.
@@ -135,14 +135,18 @@ impl Task for Load {
     type JsValue = IngestReport;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(match self.work.take() {
-            Some(Ok(work)) => {
-                let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
-                work(&mut audience).map_err(Into::into)
-            }
-            Some(Err(failure)) => Err(failure),
-            None => Err(argument("the load already ran".to_owned())),
-        })
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let mut work = || -> Result<Self::Output> {
+            Ok(match self.work.take() {
+                Some(Ok(work)) => {
+                    let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
+                    work(&mut audience).map_err(Into::into)
+                }
+                Some(Err(failure)) => Err(failure),
+                None => Err(argument("the load already ran".to_owned())),
+            })
+        };
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<IngestReport> {
@@ -195,7 +199,7 @@ impl Audience {
                 values_not_stored: done.values_not_stored as f64,
             })
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -215,7 +219,7 @@ impl Audience {
             let work = jsonl_work(path, options)?;
             Ok(work(&mut self.write())?.into())
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -253,7 +257,7 @@ impl Audience {
             let work = contacts_work(&env, path, mapping, options)?;
             Ok(work(&mut self.write())?.into())
         };
-        let done = run().js(&env);
+        let done = guard(run).js(&env);
         self.written(&env, done)
     }
 
@@ -347,7 +351,7 @@ impl Audience {
                 text,
             })
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 }
 

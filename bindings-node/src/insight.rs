@@ -14,7 +14,7 @@ use segcore::insight::{
 
 use crate::args::{elements, field, given, instant, instant_or_now, number, object, string, whole};
 use crate::audience::Audience;
-use crate::errors::{argument, Read, Throw};
+use crate::errors::{argument, guard, napi_failure, Read, Throw};
 
 /// One segment's size.
 #[napi(object)]
@@ -296,7 +296,7 @@ impl CoOccurrence {
                 .map(ItemPair::from)
                 .collect())
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 }
 
@@ -431,11 +431,17 @@ impl Task for KpisTask {
     type JsValue = Kpis;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(match self.question.take() {
-            Some(Ok(q)) => run_kpis(&self.audience.read().unwrap_or_else(|e| e.into_inner()), &q),
-            Some(Err(f)) => Err(f),
-            None => Err(argument("the report already ran".to_owned())),
-        })
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let mut work = || -> Result<Self::Output> {
+            Ok(match self.question.take() {
+                Some(Ok(q)) => {
+                    run_kpis(&self.audience.read().unwrap_or_else(|e| e.into_inner()), &q)
+                }
+                Some(Err(f)) => Err(f),
+                None => Err(argument("the report already ran".to_owned())),
+            })
+        };
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Kpis> {
@@ -454,17 +460,21 @@ impl Task for AdviseTask {
     type JsValue = Advice;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(match self.advisor.take() {
-            Some(Ok(advisor)) => self
-                .audience
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .advise(&advisor)
-                .map(Advice::from)
-                .map_err(Into::into),
-            Some(Err(f)) => Err(f),
-            None => Err(argument("the review already ran".to_owned())),
-        })
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let mut work = || -> Result<Self::Output> {
+            Ok(match self.advisor.take() {
+                Some(Ok(advisor)) => self
+                    .audience
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .advise(&advisor)
+                    .map(Advice::from)
+                    .map_err(Into::into),
+                Some(Err(f)) => Err(f),
+                None => Err(argument("the review already ran".to_owned())),
+            })
+        };
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Advice> {
@@ -483,16 +493,20 @@ impl Task for CoOccurrenceTask {
     type JsValue = CoOccurrence;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(match self.question.take() {
-            Some(Ok((event, value, support))) => self
-                .audience
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .co_occurrence(&event, &value, support)
-                .map_err(Into::into),
-            Some(Err(f)) => Err(f),
-            None => Err(argument("the count already ran".to_owned())),
-        })
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let mut work = || -> Result<Self::Output> {
+            Ok(match self.question.take() {
+                Some(Ok((event, value, support))) => self
+                    .audience
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .co_occurrence(&event, &value, support)
+                    .map_err(Into::into),
+                Some(Err(f)) => Err(f),
+                None => Err(argument("the count already ran".to_owned())),
+            })
+        };
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<CoOccurrence> {
@@ -534,7 +548,7 @@ impl Audience {
                 })
                 .collect())
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// How `segments` (names or predicates' text) overlap at `now`.
@@ -562,7 +576,7 @@ impl Audience {
                     .collect(),
             })
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Each segment's outcome at `now` with its interval, against everyone else, with
@@ -582,7 +596,7 @@ impl Audience {
             let q = kpi_question(segments, outcome, now, confidence)?;
             run_kpis(&self.read(), &q)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// `kpis` on a worker thread.
@@ -626,7 +640,7 @@ impl Audience {
                 .compare(&a, b.as_deref(), &outcome, now)?
                 .map(Comparison::from))
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Whether `segment` can carry an A/B test: `plan` is `{ baseline, minimumEffect, alpha?,
@@ -680,7 +694,7 @@ impl Audience {
                 reachable: t.reachable,
             })
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// Reviews the catalog and its decisions against `outcome`: findings with reasons and
@@ -700,7 +714,7 @@ impl Audience {
             let advisor = advisor(outcome, minimum_effect, options)?;
             Ok(self.read().advise(&advisor)?.into())
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// `advise` on a worker thread.
@@ -741,7 +755,7 @@ impl Audience {
                 a.score_rfm(&event, &value, now)
             })?)
         };
-        let s = run().js(&env)?;
+        let s = guard(run).js(&env)?;
         let mut out = Object::new(&env)?;
         out.set("customers", s.customers as f64)?;
         out.set("cleared", s.cleared as f64)?;
@@ -769,7 +783,7 @@ impl Audience {
             Ok(self.read().co_occurrence(&event, &value, support)?)
         };
         Ok(CoOccurrence {
-            inner: Arc::new(run().js(&env)?),
+            inner: Arc::new(guard(run).js(&env)?),
         })
     }
 
@@ -809,7 +823,7 @@ impl Audience {
                 .map(Recommendation::from)
                 .collect())
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// `recommend` for every member of `segment` at `now`: ids to their items.
@@ -833,7 +847,7 @@ impl Audience {
                 .read()
                 .recommend_segment(&segment, &together.inner, k, now)?)
         };
-        let all = run().js(&env)?;
+        let all = guard(run).js(&env)?;
         let mut out = Object::new(&env)?;
         for (id, picks) in all {
             let picks: Vec<Recommendation> = picks.into_iter().map(Recommendation::from).collect();
@@ -859,7 +873,7 @@ pub fn wilson_interval(
         let c = given(confidence).map_or(Ok(0.95), |c| number(c, "confidence"))?;
         Ok(p.wilson(c)?.map(|i| vec![i.low, i.high]))
     };
-    run().js(&env)
+    guard(run).js(&env)
 }
 
 /// The Student t interval of the mean of `values`: `[low, high]`, or null under two values.
@@ -875,7 +889,7 @@ pub fn t_interval(
             .t_interval(c)?
             .map(|i| vec![i.low, i.high]))
     };
-    run().js(&env)
+    guard(run).js(&env)
 }
 
 /// The pooled two-proportion z test of x1/n1 against x2/n2 (null without trials).
@@ -899,7 +913,7 @@ pub fn two_proportion_test(
         let b = Proportion::new(whole_number(x2, "x2")?, whole_number(n2, "n2")?)?;
         Ok(insight::two_proportion_test(&a, &b).map(Comparison::from))
     };
-    run().js(&env)
+    guard(run).js(&env)
 }
 
 /// Welch's t test of the means of `a` and `b` (null under two values a side).

@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::args::{instant, instant_or_now, string, whole};
 use crate::audience::Audience;
-use crate::errors::{argument, Read, Throw};
+use crate::errors::{argument, guard, napi_failure, Read, Throw};
 
 /// A profile entering or leaving a segment, and when it happened.
 #[napi(object)]
@@ -136,13 +136,17 @@ impl Task for Advance {
     type JsValue = Vec<Transition>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let to = match self.to.take() {
-            Some(Ok(to)) => to,
-            Some(Err(failure)) => return Ok(Err(failure)),
-            None => return Ok(Err(argument("the advance already ran".to_owned()))),
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let mut work = || -> Result<Self::Output> {
+            let to = match self.to.take() {
+                Some(Ok(to)) => to,
+                Some(Err(failure)) => return Ok(Err(failure)),
+                None => return Ok(Err(argument("the advance already ran".to_owned()))),
+            };
+            let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
+            Ok(audience.advance_to(to).map_err(Into::into))
         };
-        let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
-        Ok(audience.advance_to(to).map_err(Into::into))
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Vec<Transition>> {
@@ -267,7 +271,7 @@ impl Audience {
             let segment = string(segment, "segment")?;
             Ok(self.read().live_members(&segment)?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// A segment's members' slots at the clock.
@@ -277,7 +281,7 @@ impl Audience {
             let segment = string(segment, "segment")?;
             Ok(self.read().live_member_slots(&segment)?)
         };
-        Ok(Uint32Array::new(run().js(&env)?))
+        Ok(Uint32Array::new(guard(run).js(&env)?))
     }
 
     /// Calls `callback` with the transitions of every later write and `advanceTo` (on the main

@@ -9,7 +9,7 @@ use napi_derive::napi;
 
 use crate::args::{field, given, object, string};
 use crate::audience::Audience;
-use crate::errors::{argument, Read, Throw};
+use crate::errors::{argument, guard, napi_failure, Read, Throw};
 
 /// What opening a durable directory found.
 #[napi(object)]
@@ -88,11 +88,15 @@ impl Task for Open {
     type JsValue = Audience;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(match self.arguments.take() {
-            Some(Ok((path, options))) => options.open(&path).map_err(Into::into),
-            Some(Err(failure)) => Err(failure),
-            None => Err(argument("the open already ran".to_owned())),
-        })
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let mut work = || -> Result<Self::Output> {
+            Ok(match self.arguments.take() {
+                Some(Ok((path, options))) => options.open(&path).map_err(Into::into),
+                Some(Err(failure)) => Err(failure),
+                None => Err(argument("the open already ran".to_owned())),
+            })
+        };
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Audience> {
@@ -106,15 +110,20 @@ pub struct Compact {
 }
 
 impl Task for Compact {
-    type Output = segcore::Result<()>;
+    type Output = Read<()>;
     type JsValue = ();
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(self
-            .audience
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .compact())
+        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
+        let work = || -> Result<Self::Output> {
+            Ok(self
+                .audience
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .compact()
+                .map_err(Into::into))
+        };
+        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<()> {
@@ -132,7 +141,7 @@ impl Audience {
             let path = string(path, "path")?;
             Ok(self.read().save(&path)?)
         };
-        run().js(&env)
+        guard(run).js(&env)
     }
 
     /// An audience read from a file `save` wrote: `SEGCORE_IO` if it cannot be read,
@@ -143,7 +152,7 @@ impl Audience {
             let path = string(path, "path")?;
             Ok(segcore::Audience::load(&path)?)
         };
-        Ok(wrap(run().js(&env)?))
+        Ok(wrap(guard(run).js(&env)?))
     }
 
     /// Opens (or creates) the durable audience kept in directory `path`: every write that
@@ -162,7 +171,7 @@ impl Audience {
             let (path, options) = open_arguments(path, options)?;
             Ok(options.open(&path)?)
         };
-        Ok(wrap(run().js(&env)?))
+        Ok(wrap(guard(run).js(&env)?))
     }
 
     /// `open` on a worker thread (replaying a long journal does not block the event loop).

@@ -158,7 +158,8 @@ test('the error codes are listed in the package', () => {
   assert.equal(ErrorCode.SEGCORE_LOCKED, 'SEGCORE_LOCKED')
   assert.equal(ErrorCode.SEGCORE_VERSION, 'SEGCORE_VERSION')
   assert.equal(ErrorCode.SEGCORE_INPUT, 'SEGCORE_INPUT')
-  assert.equal(Object.keys(ErrorCode).length, 19)
+  assert.equal(ErrorCode.SEGCORE_INTERNAL, 'SEGCORE_INTERNAL')
+  assert.equal(Object.keys(ErrorCode).length, 20)
 })
 
 test('epoch milliseconds are read exactly', () => {

@@ -83,3 +83,19 @@ test('random input never crashes the process', () => {
     }
   }
 })
+
+test('a panic inside segcore throws SEGCORE_INTERNAL instead of aborting the process', () => {
+  const a = audience()
+  assert.throws(() => a._panicForTests('boom'), { code: 'SEGCORE_ARGUMENT', message: /SEGCORE_TEST_PANICS/ })
+  process.env.SEGCORE_TEST_PANICS = '1'
+  try {
+    assert.throws(() => a._panicForTests('planted panic'), {
+      code: 'SEGCORE_INTERNAL',
+      message: /planted panic.*open or build it again/,
+    })
+  } finally {
+    delete process.env.SEGCORE_TEST_PANICS
+  }
+  // The process lives on, and the audience still answers.
+  assert.equal(a.count('swedes', NOW), 1)
+})

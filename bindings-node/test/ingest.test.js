@@ -99,7 +99,8 @@ test('one message at a time, with Dates, and live transitions', () => {
       e.line === undefined &&
       e.message === 'message: `timestamp` is "yesterday", not an ISO 8601 instant',
   )
-  assert.throws(() => a.ingest(42), { code: 'SEGCORE_INPUT', message: 'message: a message is a JSON object, not a number' })
+  // A number is a wrong argument, not a malformed message.
+  assert.throws(() => a.ingest(42), { code: 'SEGCORE_ARGUMENT', message: 'message must be an object or JSON text, not a number' })
   assert.throws(() => a.ingest(undefined), { code: 'SEGCORE_ARGUMENT' })
 })
 

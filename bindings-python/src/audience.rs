@@ -163,6 +163,19 @@ impl Audience {
         self.read().len()
     }
 
+    /// For segcore's own tests: panics inside the binding while holding the audience's write
+    /// lock, to show that a bug raises `InternalError` rather than pyo3's `PanicException`
+    /// (which `except Exception` misses). Refused unless `SEGCORE_TEST_PANICS=1` is set.
+    fn _panic_for_tests(&self, message: &str) -> PyResult<()> {
+        if std::env::var("SEGCORE_TEST_PANICS").as_deref() != Ok("1") {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "_panic_for_tests runs only with SEGCORE_TEST_PANICS=1",
+            ));
+        }
+        let _held = self.write();
+        panic!("{message}");
+    }
+
     fn __contains__(&self, id: &str) -> bool {
         self.read().slot(id).is_some()
     }

@@ -126,3 +126,18 @@ def test_no_input_panics(shop: segcore.Audience) -> None:
                 attempt()
             except segcore.SegcoreError:
                 pass
+
+
+def test_a_panic_is_an_internal_error_not_a_panic_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = segcore.Audience()
+    a.upsert("ada", {"age": 1})
+    with pytest.raises(ValueError, match="SEGCORE_TEST_PANICS"):
+        a._panic_for_tests("boom")
+    monkeypatch.setenv("SEGCORE_TEST_PANICS", "1")
+    with pytest.raises(segcore.InternalError, match="planted panic.*open or build it again") as e:
+        a._panic_for_tests("planted panic")
+    # Caught by `except Exception` (pyo3's PanicException is not) and by the hierarchy.
+    assert isinstance(e.value, Exception) and isinstance(e.value, RuntimeError)
+    assert isinstance(e.value, segcore.SegcoreError) and e.value.kind == "internal"
+    assert type(e.value.__cause__).__name__ == "PanicException"
+    assert len(a) == 1 and a.count("age exists") == 1

@@ -25,6 +25,7 @@ from ._errors import (
     CorruptError,
     CycleError,
     InputError,
+    InternalError,
     InvalidValueError,
     LockedError,
     NotLiveError,
@@ -39,6 +40,7 @@ from ._errors import (
     UnknownNameError,
     VersionError,
 )
+from ._errors import guard_native_methods as _guard_native_methods
 from . import plot, stats
 from ._frames import _frame
 from ._ingest import _IngestMixin
@@ -240,6 +242,9 @@ class Audience(_IngestMixin, _InsightMixin):
         )
 
 
+# A panic in any native method is an InternalError, not pyo3's PanicException.
+_guard_native_methods(Audience, _NativeAudience)
+
 # Spelled out (not built from _errors.__all__): type checkers read only a literal list.
 __all__ = [
     "__version__",
@@ -277,4 +282,5 @@ __all__ = [
     "ClockBackwardsError",
     "QueueFullError",
     "InputError",
+    "InternalError",
 ]

@@ -6,6 +6,7 @@ details of its kind as attributes. The native module picks the class by kind
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 
@@ -23,6 +24,64 @@ class SegcoreError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InternalError(SegcoreError, RuntimeError):
+    """A bug in segcore: a Rust panic, caught where the call crossed into Rust (pyo3 would raise
+    ``PanicException``, which ``except Exception`` does not catch). The audience may be
+    inconsistent: open or build it again before relying on it. Please report it."""
+
+
+def _internal(panic: BaseException) -> InternalError:
+    return InternalError(
+        f"internal error (a bug in segcore; please report it): {panic}. The audience may be "
+        "inconsistent: open or build it again before relying on it",
+        kind="internal",
+    )
+
+
+def _is_panic(e: BaseException) -> bool:
+    return type(e).__name__ == "PanicException"
+
+
+def guard(method: Any) -> Any:
+    """``method`` with a Rust panic turned into :class:`InternalError`."""
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except BaseException as e:
+            if _is_panic(e):
+                raise _internal(e) from e
+            raise
+
+    return call
+
+
+def guard_native_methods(cls: type, native: type) -> None:
+    """Wraps every method of ``native`` that ``cls`` (a Python subclass) and the classes between
+    them do not define themselves, so that a panic in any of them is an :class:`InternalError`.
+    Properties and dunders are left alone (they only read)."""
+    for name, attr in vars(native).items():
+        owner = next(k for k in cls.__mro__ if name in vars(k))
+        if name.startswith("__") or owner is not native:
+            continue
+        kind = type(attr).__name__
+        if kind == "method_descriptor":
+            setattr(cls, name, guard(attr))
+        elif kind == "classmethod_descriptor":
+            bound = attr
+
+            def make(descriptor: Any) -> Any:
+                def call(klass: type, *args: Any, **kwargs: Any) -> Any:
+                    return guard(descriptor.__get__(None, klass))(*args, **kwargs)
+
+                call.__doc__ = descriptor.__doc__
+                call.__name__ = name
+                return classmethod(call)
+
+            setattr(cls, name, make(bound))
 
 
 class ParseError(SegcoreError, ValueError):
