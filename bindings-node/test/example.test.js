@@ -245,3 +245,55 @@ test('the example server keeps every acknowledged write across a crash', async (
     second.child.kill()
   }
 })
+
+test('a listener that stops reading is dropped with a close event, not buffered for ever', () => {
+  const { EventEmitter } = require('node:events')
+  const { Listeners } = require(path.join(__dirname, '..', '..', 'examples', 'node', 'listeners.js'))
+  // A response whose client reads (its buffer drains) or never reads (it only grows).
+  function response(reads) {
+    const res = new EventEmitter()
+    res.writableLength = 0
+    res.sent = []
+    res.ended = null
+    res.destroyed = false
+    res.write = (text) => {
+      res.sent.push(text)
+      if (!reads) res.writableLength += text.length
+    }
+    res.end = (text) => {
+      res.ended = text
+    }
+    res.destroy = () => {
+      res.destroyed = true
+      res.emit('close')
+    }
+    return res
+  }
+  const listeners = new Listeners(4096)
+  const reader = response(true)
+  const stalled = Array.from({ length: 100 }, () => response(false))
+  listeners.add(reader)
+  for (const res of stalled) listeners.add(res)
+  const event = `event: transition\ndata: ${JSON.stringify({ profile: 'v1', segment: 'vips', direction: 'entered', at: 'x' })}\n\n`
+  for (let i = 0; i < 10_000; i++) listeners.send(event)
+  assert.equal(reader.sent.length, 10_000, 'a client that reads gets every event')
+  assert.equal(listeners.size, 1)
+  assert.equal(listeners.dropped, 100)
+  for (const res of stalled) {
+    assert.ok(res.writableLength <= 4096, 'never buffered past the bound')
+    assert.match(res.ended, /^event: close\ndata: .*reconnect/)
+  }
+})
+
+test('the example server counts its listeners', async () => {
+  const { child, base } = await start({ DATA_DIR: ':memory:' })
+  try {
+    const controller = new AbortController()
+    const stream = await fetch(`${base}/transitions`, { signal: controller.signal })
+    assert.equal(stream.status, 200)
+    assert.deepEqual((await call(base, 'GET', '/stats')).body, { listeners: 1, dropped: 0 })
+    controller.abort()
+  } finally {
+    child.kill()
+  }
+})

@@ -10,6 +10,11 @@
 //   GET  /segments               -> {"big_spenders": {"definition": "...", "members": 1}, ...}
 //   GET  /transitions            -> text/event-stream: `event: transition` with
 //                                   {"profile", "segment", "direction", "at"} as data
+//   GET  /stats                  -> {"listeners": 2, "dropped": 0}
+//
+// A listener that stops reading is dropped once SSE_MAX_BUFFERED bytes (default 1 MiB) wait
+// for it, with a last `event: close` saying why (listeners.js): slow clients cannot take the
+// server's memory.
 //
 // Membership is live: the audience clock follows the wall clock, each write reports who
 // entered and left, and a timer set from `nextChangeAt()` fires time-driven exits (a visitor
@@ -28,6 +33,7 @@
 // which). It listens on 127.0.0.1 only, unless HOST says otherwise.
 'use strict'
 const http = require('node:http')
+const { Listeners } = require('./listeners')
 
 // From an install (`npm install segcore`) or, in this repository, the built package next door.
 function loadSegcore() {
@@ -79,11 +85,11 @@ audience.defineDecision('home_hero', {
 
 // Live membership: the clock follows the wall clock; listeners get every transition.
 audience.startLive(new Date())
-const listeners = new Set()
+const listeners = new Listeners(Number(process.env.SSE_MAX_BUFFERED ?? 1 << 20))
 audience.subscribe((transitions) => {
   for (const t of transitions) {
     const data = JSON.stringify({ profile: t.profile, segment: t.segment, direction: t.direction, at: t.at })
-    for (const res of listeners) res.write(`event: transition\ndata: ${data}\n\n`)
+    listeners.send(`event: transition\ndata: ${data}\n\n`)
   }
 })
 
@@ -187,8 +193,10 @@ async function handle(req, res) {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
     res.write(': listening\n\n')
     listeners.add(res)
-    req.on('close', () => listeners.delete(res))
     return undefined
+  }
+  if (req.method === 'GET' && url.pathname === '/stats') {
+    return send(res, 200, { listeners: listeners.size, dropped: listeners.dropped })
   }
   if (req.method === 'GET' && url.pathname === '/segments') {
     const out = {}
