@@ -14,6 +14,8 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+echo "== the fuzz crate compiles (outside the workspace; running it needs cargo-fuzz)"
+CARGO_TARGET_DIR=target/fuzz-check cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
 echo "== cargo test"
 # The Python and Node extensions are tested from Python and Node below (they link against
 # their host at load time).
