@@ -9,12 +9,14 @@
 //! directory, a symbolic link, a device, a FIFO, a socket) is refused rather than replaced,
 //! except where a caller streams to a FIFO or a terminal in place ([`Target::Stream`]).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::storage::fs::{FileSystem, FsFile, RealFs};
 
 /// What is at a path about to be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +82,25 @@ fn is_stream(_: &fs::FileType) -> bool {
 /// Replaces `path` with `bytes`. On error the target is untouched and the temporary file is
 /// removed (when it can be). Only a regular file (or nothing) may be at `path`.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace(path, false, |out| {
+    write_atomically_with(&RealFs, path, bytes)
+}
+
+/// [`write_atomically`] through `fs` (what durable directories use, so that a test can cut
+/// the power under them).
+pub(crate) fn write_atomically_with(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Target::Stream = target(path)? {
+        return Err(not_regular(path));
+    }
+    replace_regular(fs, path, |out| {
         out.write_all(bytes).map_err(|e| Error::io(path, &e))
     })
+}
+
+fn not_regular(path: &Path) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: "a FIFO or a device, not a regular file: refused rather than replaced".to_owned(),
+    }
 }
 
 /// Writes `path` through `write`: into a fresh temporary file that is synced and renamed over
@@ -104,16 +122,30 @@ pub(crate) fn replace<R>(
             out.flush().map_err(|e| Error::io(path, &e))?;
             Ok(result)
         }
-        Target::Stream => Err(Error::Io {
-            path: path.display().to_string(),
-            message: "a FIFO or a device, not a regular file: refused rather than replaced"
-                .to_owned(),
-        }),
-        Target::Absent | Target::Regular => replace_regular(path, write),
+        Target::Stream => Err(not_regular(path)),
+        Target::Absent | Target::Regular => replace_regular(&RealFs, path, write),
     }
 }
 
-fn replace_regular<R>(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<R>) -> Result<R> {
+/// `io::Write` over a file of the seam.
+struct Writer<'f>(&'f dyn FsFile);
+
+impl Write for Writer<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn replace_regular<R>(
+    fs: &dyn FileSystem,
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<R>,
+) -> Result<R> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -126,21 +158,21 @@ fn replace_regular<R>(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<
         })?
         .to_string_lossy()
         .into_owned();
-    let (file, temporary) = create_temporary(&dir, &name).map_err(|e| Error::io(path, &e))?;
+    let (file, temporary) = create_temporary(fs, &dir, &name).map_err(|e| Error::io(path, &e))?;
     let remove = |e: Error| {
-        let _ = fs::remove_file(&temporary);
+        let _ = fs.remove_file(&temporary);
         e
     };
-    let mut out = io::BufWriter::new(file);
+    let mut out = io::BufWriter::new(Writer(&*file));
     let result = write(&mut out).map_err(remove)?;
-    let finished = (|| -> io::Result<()> {
-        let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
+    let flushed = out.flush();
+    drop(out);
+    let finished = flushed.and_then(|()| file.sync_data()).and_then(|()| {
         drop(file);
-        fs::rename(&temporary, path)
-    })();
+        fs.rename(&temporary, path)
+    });
     finished.map_err(|e| remove(Error::io(path, &e)))?;
-    sync_directory(&dir).map_err(|e| Error::io(&dir, &e))?;
+    fs.sync_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
     Ok(result)
 }
 
@@ -150,36 +182,21 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 /// A new file `.<name>.tmp-<pid>-<n>` in `dir`, created exclusively (`O_EXCL`: never an
 /// existing file, never through a symbolic link), with `n` counted per process so that
 /// concurrent writers in one process never share one.
-fn create_temporary(dir: &Path, name: &str) -> io::Result<(File, PathBuf)> {
+fn create_temporary(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    name: &str,
+) -> io::Result<(Arc<dyn FsFile>, PathBuf)> {
     loop {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let temporary = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)
-        {
+        match fs.create_new(&temporary) {
             Ok(file) => return Ok((file, temporary)),
             // Someone planted this name (or a crashed run of a process with our pid left
             // it): never touch it, take the next.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// Syncs a directory's entries, so that a rename or a new file in it survives a power loss.
-/// A failure is returned: a rename that may not survive must not be reported as done.
-pub(crate) fn sync_directory(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    // Other platforms cannot open a directory; the rename is as durable as they allow.
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }
 

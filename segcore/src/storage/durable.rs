@@ -8,22 +8,20 @@
 //! snapshot, same generation in its header), `LOCK`. Temporary files are
 //! `.<name>.tmp-<pid>-<n>`; a point-in-time recovery leaves `journal.damaged-<gen>-<offset>`.
 
-use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::storage::atomic::write_atomically;
-use crate::storage::format::{self, corrupt, Kind};
-use crate::storage::image::read_image;
+use crate::storage::atomic::write_atomically_with;
+use crate::storage::fs::FileSystem;
 use crate::storage::journal::{self, Commit, Shared};
-use crate::storage::lock::{DirectoryLock, LOCK_FILE};
+use crate::storage::lock::DirectoryLock;
 use crate::storage::record::Record;
 use crate::Audience;
 
-const SNAPSHOT: &str = "snapshot";
-const JOURNAL: &str = "journal";
+pub(super) const SNAPSHOT: &str = "snapshot";
+pub(super) const JOURNAL: &str = "journal";
 
 /// When a write to a durable audience counts as done.
 ///
@@ -83,8 +81,8 @@ pub enum Recover {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OpenOptions {
-    sync: Sync,
-    recover: Recover,
+    pub(super) sync: Sync,
+    pub(super) recover: Recover,
 }
 
 impl OpenOptions {
@@ -107,7 +105,7 @@ impl OpenOptions {
 
     /// Opens (or creates) the durable audience in `dir`; see [`Audience::open`].
     pub fn open(&self, dir: impl AsRef<Path>) -> Result<Audience> {
-        open(dir.as_ref(), *self)
+        super::open::open(dir.as_ref(), *self)
     }
 }
 
@@ -158,21 +156,23 @@ impl std::fmt::Display for OpenReport {
 /// The durable side of an audience.
 #[derive(Debug)]
 pub(crate) struct Durable {
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     pub(crate) sync: Sync,
     pub(crate) journal: Arc<Shared>,
-    generation: AtomicU32,
+    pub(super) generation: AtomicU32,
     /// Nesting of [`Audience::batch`] calls: records are marked as in a batch, and not synced
     /// one by one.
     pub(crate) batch_depth: usize,
     /// Inside [`Audience::deferred`]: each record is written to the file before it is
     /// applied, and its fsync left to the caller's [`Commit`].
-    deferred: bool,
-    report: OpenReport,
+    pub(super) deferred: bool,
+    pub(super) report: OpenReport,
     /// Held by a compaction from start to end: compactions run one at a time.
-    compacting: Mutex<()>,
+    pub(super) compacting: Mutex<()>,
+    /// What files are written through (the operating system's, or a test's).
+    pub(super) fs: Arc<dyn FileSystem>,
     /// Held from open to close.
-    lock: Option<DirectoryLock>,
+    pub(super) lock: Option<DirectoryLock>,
 }
 
 /// An audience's durable side, if any. A clone of an audience is an in-memory copy: two
@@ -214,190 +214,6 @@ impl Durable {
     }
 }
 
-/// Opens (or creates) a durable directory: lock, recover, attach.
-pub(crate) fn open(dir: &Path, options: OpenOptions) -> Result<Audience> {
-    if dir.as_os_str().is_empty() {
-        return Err(Error::InvalidValue(
-            "the directory of a durable audience may not be an empty path (write \".\" to \
-             mean the current directory)"
-                .to_owned(),
-        ));
-    }
-    if fs::symlink_metadata(dir).is_ok() && !dir.is_dir() {
-        return Err(Error::Io {
-            path: dir.display().to_string(),
-            message: "not a directory".to_owned(),
-        });
-    }
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
-    for name in [LOCK_FILE, SNAPSHOT, JOURNAL] {
-        regular_or_absent(&dir.join(name))?;
-    }
-    let lock = DirectoryLock::acquire(dir)?;
-    remove_temporaries(dir);
-    let snapshot_path = dir.join(SNAPSHOT);
-    let journal_path = dir.join(JOURNAL);
-    let mut report = OpenReport::default();
-    if !snapshot_path.exists() {
-        // A new directory gets its journal first, then its snapshot: a crash between the two
-        // leaves a generation-0 journal without a snapshot, and the generation-0 snapshot is
-        // always the empty audience, so it is written again here. A snapshot without its
-        // journal is therefore never a step of creation, and is refused below.
-        if journal_path.exists() {
-            let bytes = fs::read(&journal_path).map_err(|e| Error::io(&journal_path, &e))?;
-            let (journal_generation, _) = format::read_header(Kind::Journal, &bytes)?;
-            if journal_generation != 0 {
-                return Err(corrupt(format!(
-                    "{} holds a journal of generation {journal_generation} but no snapshot",
-                    dir.display()
-                )));
-            }
-        } else {
-            write_atomically(&journal_path, &journal::header(0))?;
-        }
-        write_atomically(&snapshot_path, &Audience::new().image_bytes(Some(0)))?;
-    }
-    let bytes = fs::read(&snapshot_path).map_err(|e| Error::io(&snapshot_path, &e))?;
-    let (mut audience, generation) = read_image(&bytes)?;
-    drop(bytes);
-    let generation = generation
-        .and_then(|g| u32::try_from(g).ok())
-        .ok_or_else(|| corrupt("the snapshot has no valid generation section"))?;
-    report.generation = generation;
-    report.snapshot_profiles = audience.len();
-
-    let mut fresh = true;
-    if journal_path.exists() {
-        let bytes = fs::read(&journal_path).map_err(|e| Error::io(&journal_path, &e))?;
-        let (journal_generation, _) = format::read_header(Kind::Journal, &bytes)?;
-        if journal_generation > generation {
-            return Err(corrupt(format!(
-                "the journal continues generation {journal_generation}, but the snapshot is \
-                 generation {generation}"
-            )));
-        }
-        if journal_generation == generation {
-            let scan = journal::scan(&bytes, |record| record.replay(&mut audience))?;
-            if let Some(damage) = scan.damage {
-                if options.recover == Recover::Refuse {
-                    return Err(corrupt(format!(
-                        "{} in {}: the journal was damaged after these writes were \
-                         acknowledged (a crash tears only the last one), so nothing was cut; \
-                         open with Recover::PointInTime to keep the {} writes before the \
-                         damage and set the rest aside",
-                        damage,
-                        journal_path.display(),
-                        scan.records
-                    )));
-                }
-                report.damage = Some(damage.to_string());
-                report.set_aside = Some(set_aside(dir, generation, scan.end, &bytes)?);
-            }
-            report.records_replayed = scan.records;
-            report.bytes_cut = (bytes.len() - scan.end) as u64;
-            if report.bytes_cut > 0 {
-                cut(&journal_path, scan.end as u64)?;
-            }
-            fresh = false;
-        } else {
-            report.stale_journal_replaced = true;
-        }
-    } else {
-        let missing = format!(
-            "the snapshot of generation {generation} is there but its journal `{}` is missing, \
-             with whatever writes it held",
-            journal_path.display()
-        );
-        if options.recover == Recover::Refuse {
-            return Err(corrupt(format!(
-                "{missing}; open with Recover::PointInTime to open the snapshot alone"
-            )));
-        }
-        report.damage = Some(missing);
-    }
-    if fresh {
-        write_atomically(&journal_path, &journal::header(generation))?;
-    }
-    let file = open_for_append(&journal_path)?;
-    // What is in the file now counts as on disk from here on (a crash of the previous
-    // process may have left it in the page cache only).
-    file.sync_all().map_err(|e| Error::io(&journal_path, &e))?;
-    let length = file
-        .metadata()
-        .map_err(|e| Error::io(&journal_path, &e))?
-        .len();
-    audience.durable.0 = Some(Box::new(Durable {
-        dir: dir.to_path_buf(),
-        sync: options.sync,
-        journal: Shared::new(file, journal_path, length),
-        generation: AtomicU32::new(generation),
-        batch_depth: 0,
-        deferred: false,
-        report,
-        compacting: Mutex::new(()),
-        lock: Some(lock),
-    }));
-    Ok(audience)
-}
-
-/// Refuses a directory entry that must be a regular file and is something else: a FIFO
-/// would block the open for ever, a directory or a link is not what was written there.
-fn regular_or_absent(path: &Path) -> Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if !meta.file_type().is_file() => Err(corrupt(format!(
-            "{} is not a regular file (a {}): refused",
-            path.display(),
-            describe(&meta.file_type())
-        ))),
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(path, &e)),
-    }
-}
-
-fn describe(ty: &fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ty.is_fifo() {
-            return "FIFO";
-        }
-        if ty.is_socket() {
-            return "socket";
-        }
-        if ty.is_char_device() || ty.is_block_device() {
-            return "device";
-        }
-    }
-    if ty.is_dir() {
-        "directory"
-    } else if ty.is_symlink() {
-        "symbolic link"
-    } else {
-        "special file"
-    }
-}
-
-/// Keeps the journal's bytes from `from` on, as they were, in a new file of the directory;
-/// returns its path.
-fn set_aside(dir: &Path, generation: u32, from: usize, journal: &[u8]) -> Result<PathBuf> {
-    let mut n = 0u32;
-    let path = loop {
-        let name = if n == 0 {
-            format!("{JOURNAL}.damaged-{generation}-{from}")
-        } else {
-            format!("{JOURNAL}.damaged-{generation}-{from}.{n}")
-        };
-        let path = dir.join(name);
-        if fs::symlink_metadata(&path).is_err() {
-            break path;
-        }
-        n += 1;
-    };
-    write_atomically(&path, &journal[from..])?;
-    Ok(path)
-}
-
 /// Writes a new snapshot of `audience` and starts an empty journal after it. Each file is
 /// replaced atomically; a crash between the two leaves a journal older than the snapshot,
 /// which opening recognises by its generation and replaces. Compactions of one audience run
@@ -409,43 +225,19 @@ pub(crate) fn compact(audience: &Audience, durable: &Durable) -> Result<()> {
     let next = durable.generation() + 1;
     let snapshot_path = durable.dir.join(SNAPSHOT);
     let journal_path = durable.dir.join(JOURNAL);
-    write_atomically(&snapshot_path, &audience.image_bytes(Some(u64::from(next))))?;
-    write_atomically(&journal_path, &journal::header(next))?;
-    durable
-        .journal
-        .replace_file(open_for_append(&journal_path)?, journal_path)?;
+    let fs = &*durable.fs;
+    write_atomically_with(
+        fs,
+        &snapshot_path,
+        &audience.image_bytes(Some(u64::from(next))),
+    )?;
+    write_atomically_with(fs, &journal_path, &journal::header(next))?;
+    let file = fs
+        .open_append(&journal_path)
+        .map_err(|e| Error::io(&journal_path, &e))?;
+    durable.journal.replace_file(file, journal_path)?;
     durable.generation.store(next, Ordering::Release);
     Ok(())
-}
-
-fn open_for_append(path: &Path) -> Result<File> {
-    fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(path, &e))
-}
-
-/// Cuts a torn tail off the journal, durably.
-fn cut(path: &Path, length: u64) -> Result<()> {
-    let io = |e: std::io::Error| Error::io(path, &e);
-    let file = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
-    file.set_len(length).map_err(io)?;
-    file.sync_all().map_err(io)
-}
-
-/// Removes what an interrupted atomic write left behind (the lock is held, so nobody else is
-/// writing them).
-fn remove_temporaries(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(".tmp-") {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
 }
 
 impl Audience {

@@ -14,13 +14,12 @@
 //! covered; writers arriving meanwhile wait for the next leader. So concurrent writers share
 //! one fsync (group commit), with no timer: a wait lasts at most two syncs.
 
-use std::fs::File;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::storage::format::{self, corrupt, Kind};
+use crate::storage::fs::FsFile;
 use crate::storage::record::Record;
 
 /// The largest record payload: a write past it is refused before it is applied.
@@ -232,7 +231,7 @@ pub(crate) struct Shared {
 
 #[derive(Debug)]
 struct State {
-    file: Arc<File>,
+    file: Arc<dyn FsFile>,
     path: PathBuf,
     /// Appended, not yet written to the file.
     buffer: Vec<u8>,
@@ -265,10 +264,10 @@ enum Stopped {
 
 impl Shared {
     /// The journal at `path`, opened for appending, whose `length` bytes are all on disk.
-    pub(crate) fn new(file: File, path: PathBuf, length: u64) -> Arc<Shared> {
+    pub(crate) fn new(file: Arc<dyn FsFile>, path: PathBuf, length: u64) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State {
-                file: Arc::new(file),
+                file,
                 path,
                 buffer: Vec::new(),
                 appended: 0,
@@ -308,7 +307,7 @@ impl Shared {
         if state.buffer.len() >= BUFFER_LIMIT && !state.syncing {
             let buffer = state.take_out();
             let file = Arc::clone(&state.file);
-            if let Err(e) = (&*file).write_all(&buffer) {
+            if let Err(e) = file.write_all(&buffer) {
                 let why = Stopped::Failed(e.to_string());
                 let error = refused(&state.path, &why);
                 state.stopped = Some(why);
@@ -341,7 +340,7 @@ impl Shared {
             let target = state.appended;
             let buffer = state.take_out();
             let file = Arc::clone(&state.file);
-            if let Err(e) = (&*file).write_all(&buffer) {
+            if let Err(e) = file.write_all(&buffer) {
                 let why = Stopped::Failed(e.to_string());
                 let error = refused(&state.path, &why);
                 state.stopped = Some(why);
@@ -378,7 +377,7 @@ impl Shared {
             let length = state.written;
             let file = Arc::clone(&state.file);
             drop(state);
-            let done = (&*file).write_all(&buffer).and_then(|()| file.sync_data());
+            let done = file.write_all(&buffer).and_then(|()| file.sync_data());
             state = self.lock();
             state.syncing = false;
             match done {
@@ -408,13 +407,13 @@ impl Shared {
 
     /// Swaps in a new journal file once everything appended to the old one is on disk.
     /// Nothing may be appended meanwhile (the caller holds the audience, so no write runs).
-    pub(crate) fn replace_file(&self, file: File, path: PathBuf) -> Result<()> {
+    pub(crate) fn replace_file(&self, file: Arc<dyn FsFile>, path: PathBuf) -> Result<()> {
         self.flush()?;
         let mut state = self.lock();
         while state.syncing {
             state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        state.file = Arc::new(file);
+        state.file = file;
         state.path = path;
         state.written = format::HEADER_LEN as u64;
         state.on_disk = format::HEADER_LEN as u64;

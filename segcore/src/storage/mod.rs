@@ -7,9 +7,11 @@
 mod atomic;
 mod durable;
 mod format;
+mod fs;
 mod image;
 mod journal;
 mod lock;
+mod open;
 mod record;
 mod values;
 
