@@ -101,8 +101,8 @@ fn every_write_comes_back_after_reopening() {
     reopened.close().unwrap();
     assert_eq!(
         fs::metadata(dir.join("journal")).unwrap().len(),
-        24,
-        "a fresh journal is its header"
+        34,
+        "a fresh journal is its header and the marker it starts with (8 + 2 bytes)"
     );
     let again = Audience::open(&dir).unwrap();
     assert_eq!(again.open_report().unwrap().records_replayed, 0);

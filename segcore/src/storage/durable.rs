@@ -231,11 +231,14 @@ pub(crate) fn compact(audience: &Audience, durable: &Durable) -> Result<()> {
         &snapshot_path,
         &audience.image_bytes(Some(u64::from(next))),
     )?;
-    write_atomically_with(fs, &journal_path, &journal::header(next))?;
+    let fresh = journal::header(next);
+    write_atomically_with(fs, &journal_path, &fresh)?;
     let file = fs
         .open_append(&journal_path)
         .map_err(|e| Error::io(&journal_path, &e))?;
-    durable.journal.replace_file(file, journal_path)?;
+    durable
+        .journal
+        .replace_file(file, journal_path, fresh.len() as u64)?;
     durable.generation.store(next, Ordering::Release);
     Ok(())
 }

@@ -31,10 +31,22 @@ const FRAME_HEADER: usize = 8;
 /// Buffered bytes past which an append writes them out (without syncing).
 const BUFFER_LIMIT: usize = 1 << 20;
 
-/// A journal file's header: the format header, whose kind-specific field is the generation,
-/// the number of the snapshot this journal continues.
-pub(crate) fn header(generation: u32) -> [u8; format::HEADER_LEN] {
-    format::header(Kind::Journal, generation)
+/// A new journal file's bytes: the format header, whose kind-specific field is the
+/// generation (the number of the snapshot this journal continues), then a [`Record::Synced`]
+/// marker saying the header is on disk. Written and synced together, that first marker tells
+/// a journal written since markers exist — where a damaged frame is corruption only when a
+/// later marker says it had been synced — from an older one, read the safe way.
+pub(crate) fn header(generation: u32) -> Vec<u8> {
+    let mut out = format::header(Kind::Journal, generation).to_vec();
+    let marker = frame(
+        &Record::Synced {
+            upto: format::HEADER_LEN as u64,
+        },
+        false,
+    )
+    .expect("a marker is a few bytes");
+    out.extend_from_slice(&marker);
+    out
 }
 
 /// One encoded frame, ready to append.
@@ -97,12 +109,15 @@ pub(crate) fn scan(bytes: &[u8], mut apply: impl FnMut(Record) -> Result<()>) ->
     let mut at = format::HEADER_LEN;
     let mut end = at;
     let mut records = 0u64;
-    let mut marked = false;
+    // Whether the journal starts with the marker every new journal is created with.
+    let marked = matches!(
+        read_frame(bytes, format::HEADER_LEN),
+        Ok(Some((Record::Synced { .. }, false, _)))
+    );
     // The open batch: where it starts, and its records so far.
     let mut batch: Option<(usize, Vec<Record>)> = None;
     while let Some((record, in_batch, next)) = read_frame(bytes, at)? {
         if let Record::Synced { .. } = record {
-            marked = true;
             if batch.is_none() {
                 end = next;
             }
@@ -148,27 +163,26 @@ pub(crate) fn scan(bytes: &[u8], mut apply: impl FnMut(Record) -> Result<()>) ->
 /// A crash tears only what was not yet synced: if no intact frame starts anywhere after
 /// `stop`, or the intact frames after it were written while `stop` was not yet on disk (no
 /// [`Record::Synced`] marker after it reaches past `stop`), the tail is torn and may be cut.
-/// Otherwise a frame that was on disk has been damaged since. A journal with no marker at all
-/// before `stop` was written before markers existed: there, any intact frame after the stop
-/// counts as damage, the safe reading.
+/// Otherwise a frame that was on disk has been damaged since. `new_style` says the journal
+/// starts with the marker it was created with (synced with its header); one without was
+/// written before markers existed, and there any intact frame after the stop counts as
+/// damage, the safe reading.
 ///
 /// The search looks at every byte offset, but a random position passes the length check only
 /// about once in two thousand, so the cost is close to one checksum per frame searched past.
-pub(crate) fn damage_after(bytes: &[u8], stop: usize, marked_before: bool) -> Option<Damage> {
+pub(crate) fn damage_after(bytes: &[u8], stop: usize, new_style: bool) -> Option<Damage> {
     let resumes_at = (stop + 1..bytes.len()).find(|&p| intact_frame(bytes, p).is_some())?;
     let mut frames_after = 0;
-    let mut marked_after = false;
     let mut synced_past_stop = false;
     let mut at = resumes_at;
     while let Some(next) = intact_frame(bytes, at) {
         frames_after += 1;
         if let Ok(Record::Synced { upto }) = postcard::from_bytes(&bytes[at + FRAME_HEADER..next]) {
-            marked_after = true;
             synced_past_stop |= upto > stop as u64;
         }
         at = next;
     }
-    let legacy = !marked_before && !marked_after;
+    let legacy = !new_style;
     (legacy || synced_past_stop).then_some(Damage {
         at: stop,
         resumes_at,
@@ -407,7 +421,13 @@ impl Shared {
 
     /// Swaps in a new journal file once everything appended to the old one is on disk.
     /// Nothing may be appended meanwhile (the caller holds the audience, so no write runs).
-    pub(crate) fn replace_file(&self, file: Arc<dyn FsFile>, path: PathBuf) -> Result<()> {
+    /// `length` is the new file's, all of it on disk.
+    pub(crate) fn replace_file(
+        &self,
+        file: Arc<dyn FsFile>,
+        path: PathBuf,
+        length: u64,
+    ) -> Result<()> {
         self.flush()?;
         let mut state = self.lock();
         while state.syncing {
@@ -415,9 +435,10 @@ impl Shared {
         }
         state.file = file;
         state.path = path;
-        state.written = format::HEADER_LEN as u64;
-        state.on_disk = format::HEADER_LEN as u64;
-        state.marked = 0;
+        state.written = length;
+        state.on_disk = length;
+        // A new journal starts with its marker (see [`header`]).
+        state.marked = format::HEADER_LEN as u64;
         Ok(())
     }
 }

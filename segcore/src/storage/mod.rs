@@ -6,12 +6,16 @@
 
 mod atomic;
 mod durable;
+#[cfg(all(test, unix))]
+mod fault;
 mod format;
 mod fs;
 mod image;
 mod journal;
 mod lock;
 mod open;
+#[cfg(all(test, unix))]
+mod power_tests;
 mod record;
 mod values;
 
