@@ -319,15 +319,7 @@ impl Shared {
         state.buffer.extend_from_slice(frames);
         state.appended += 1;
         if state.buffer.len() >= BUFFER_LIMIT && !state.syncing {
-            let buffer = state.take_out();
-            let file = Arc::clone(&state.file);
-            if let Err(e) = file.write_all(&buffer) {
-                let why = Stopped::Failed(e.to_string());
-                let error = refused(&state.path, &why);
-                state.stopped = Some(why);
-                return Err(error);
-            }
-            state.written_records = state.appended;
+            state.write_out()?;
         }
         Ok(state.appended)
     }
@@ -351,17 +343,11 @@ impl Shared {
             }
             // A write to the page cache is short: done under the lock, so that nothing is
             // appended between taking the buffer and writing it.
-            let target = state.appended;
-            let buffer = state.take_out();
-            let file = Arc::clone(&state.file);
-            if let Err(e) = file.write_all(&buffer) {
-                let why = Stopped::Failed(e.to_string());
-                let error = refused(&state.path, &why);
-                state.stopped = Some(why);
+            let written = state.write_out();
+            if written.is_err() {
                 self.synced.notify_all();
-                return Err(error);
             }
-            state.written_records = target;
+            written?;
         }
     }
 
@@ -444,6 +430,21 @@ impl Shared {
 }
 
 impl State {
+    /// Writes out everything appended (without syncing), under the lock; a failure stops the
+    /// journal.
+    fn write_out(&mut self) -> Result<()> {
+        let target = self.appended;
+        let buffer = self.take_out();
+        if let Err(e) = self.file.write_all(&buffer) {
+            let why = Stopped::Failed(e.to_string());
+            let error = refused(&self.path, &why);
+            self.stopped = Some(why);
+            return Err(error);
+        }
+        self.written_records = target;
+        Ok(())
+    }
+
     /// The bytes to write out now: the buffer, after a [`Record::Synced`] marker when more of
     /// the file has reached the disk since the last one. Counts them as written.
     fn take_out(&mut self) -> Vec<u8> {
