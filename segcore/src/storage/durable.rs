@@ -102,11 +102,6 @@ impl OpenOptions {
         self.recover = recover;
         self
     }
-
-    /// Opens (or creates) the durable audience in `dir`; see [`Audience::open`].
-    pub fn open(&self, dir: impl AsRef<Path>) -> Result<Audience> {
-        super::open::open(dir.as_ref(), *self)
-    }
 }
 
 /// What opening a durable directory found and did.

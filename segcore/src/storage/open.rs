@@ -17,6 +17,13 @@ use crate::storage::journal::{self, Shared};
 use crate::storage::lock::{DirectoryLock, LOCK_FILE};
 use crate::Audience;
 
+impl OpenOptions {
+    /// Opens (or creates) the durable audience in `dir`; see [`Audience::open`].
+    pub fn open(&self, dir: impl AsRef<Path>) -> Result<Audience> {
+        open(dir.as_ref(), *self)
+    }
+}
+
 /// Opens (or creates) a durable directory: lock, recover, attach.
 pub(crate) fn open(dir: &Path, options: OpenOptions) -> Result<Audience> {
     open_through(RealFs::shared(), dir, options)
