@@ -378,6 +378,62 @@ fn export_leaves_out_who_has_not_consented() {
         .stderr("error: unknown consent channel `emial` (did you mean `email`?)\n");
 }
 
+/// CSV formulas are neutralised unless `--keep-formulas`; `-o` never writes through a link.
+#[cfg(unix)]
+#[test]
+fn export_neutralises_formulas_and_refuses_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let messages = dir.path().join("m.jsonl");
+    std::fs::write(
+        &messages,
+        concat!(
+            r#"{"type":"identify","userId":"eve","traits":{"firstName":"=HYPERLINK(\"x\")"},"#,
+            r#""timestamp":"2024-06-01T00:00:00Z","context":{"consent":{"categoryPreferences":{"email":true}}}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    segcore(dir.path())
+        .arg("import")
+        .arg(&messages)
+        .assert()
+        .success();
+    let export = |extra: &[&str]| {
+        let out = segcore(dir.path())
+            .args([
+                "export",
+                "consent email",
+                "--columns",
+                "id,firstName",
+                "--now",
+                "2024-06-02T00:00:00Z",
+            ])
+            .args(extra)
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    assert_eq!(
+        export(&[]),
+        "id,firstName\neve,\"'=HYPERLINK(\"\"x\"\")\"\n"
+    );
+    assert_eq!(
+        export(&["--keep-formulas"]),
+        "id,firstName\neve,\"=HYPERLINK(\"\"x\"\")\"\n"
+    );
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = dir.path().join("list.csv");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    segcore(dir.path())
+        .args(["export", "consent email", "-o"])
+        .arg(&link)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
 #[test]
 fn why_explains_clause_by_clause() {
     let dir = loaded();
