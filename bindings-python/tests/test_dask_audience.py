@@ -224,3 +224,27 @@ def test_co_partitioned_frames_build_without_a_shuffle(client: Any) -> None:
         DistributedAudience.from_partitions(
             dd.from_pandas(profiles, npartitions=2), dd.from_pandas(events, npartitions=3), client=client
         )
+
+
+def _stop_live(a: segcore.Audience) -> None:
+    a.stop_live()
+
+
+def test_live_transitions_survive_a_shard_that_lost_its_live_state(client: Any) -> None:
+    # Dask may run a task where it copied a shard (work moved under load); a copy carries no
+    # live membership. The handle keeps the clock, so such a shard starts again there.
+    whole = one_process(*frames(300))
+    spread = DistributedAudience.scatter(whole, 3, client=client)
+    for name, text in SEGMENTS.items():
+        whole.define(name, text)
+        spread.define(name, text)
+    whole.start_live("2024-06-20T00:00:00Z")
+    spread.start_live("2024-06-20T00:00:00Z")
+    # Plant: the shards lose their live state, as copies would.
+    client.gather([client.submit(_stop_live, shard, pure=False) for shard in spread._shards])
+    moved = spread.advance_to(NOW)
+    want = sorted((t.at_ns, t.profile, t.segment, t.direction) for t in whole.advance_to(NOW))
+    got = [(int(r.at.value), r.profile, r.segment, r.direction) for r in moved.itertuples()]
+    assert got == want and len(want) > 0
+    with pytest.raises(segcore.NotLiveError):
+        DistributedAudience.scatter(whole, 2, client=client).advance_to(NOW)

@@ -89,12 +89,23 @@ def _kpi_parts(a: segcore.Audience, schema: str, segments: Any, wanted: Any, out
     return _ensure(a, schema, segments)._kpi_parts(wanted, outcome, now)
 
 
-def _start_live(a: segcore.Audience, schema: str, segments: Any, now: Any) -> None:
-    _ensure(a, schema, segments).start_live(now)
+def _start_live(a: segcore.Audience, schema: str, segments: Any, now: Any) -> Any:
+    shard = _ensure(a, schema, segments)
+    shard.start_live(now)
+    return shard.clock
 
 
-def _advance_to(a: segcore.Audience, to: Any) -> list[tuple[int, str, str, str]]:
-    return [(t.at_ns, t.profile, t.segment, t.direction) for t in a.advance_to(to)]
+def _advance_to(
+    a: segcore.Audience, schema: str, segments: Any, clock: Any, to: Any
+) -> tuple[Any, list[tuple[int, str, str, str]]]:
+    shard = _ensure(a, schema, segments)
+    if shard.clock != clock:
+        # This copy of the shard is not live at the handle's clock: Dask ran the task where it
+        # made a copy (work moved under load), and a copy carries no live membership. Starting
+        # it at the clock changes nothing advancing from the clock reports.
+        shard.start_live(clock)
+    moved = [(t.at_ns, t.profile, t.segment, t.direction) for t in shard.advance_to(to)]
+    return shard.clock, moved
 
 
 def _length(a: segcore.Audience) -> int:
@@ -117,6 +128,9 @@ class DistributedAudience:
         self._client = client
         self._shards = shards
         self._segments: list[tuple[str, str]] = []
+        # The live clock, kept here so that a shard that lost its live membership (a copy Dask
+        # made elsewhere) starts again at it; None while live membership is off.
+        self._clock: Any = None
         # The union of the shards' schemas, declared on each shard with every query.
         union = segcore.Audience()
         for schema in client.gather(client.map(_schema, shards, pure=False)):
@@ -367,7 +381,8 @@ class DistributedAudience:
 
     def start_live(self, now: Any = None) -> None:
         """Turns live membership on in every shard with the clock at ``now``."""
-        self._each(_start_live, self._schema, self._segments, now)
+        clocks = self._each(_start_live, self._schema, self._segments, now)
+        self._clock = clocks[0] if clocks else None
 
     def advance_to(self, to: Any) -> Any:
         """Moves every shard's clock to ``to``: a DataFrame of the transitions of all shards
@@ -375,7 +390,14 @@ class DistributedAudience:
         segment."""
         import pandas
 
-        moved = sorted(t for part in self._each(_advance_to, to) for t in part)
+        if self._clock is None:
+            raise segcore.NotLiveError(
+                "live membership is off: start it with start_live first", kind="not_live"
+            )
+        parts = self._each(_advance_to, self._schema, self._segments, self._clock, to)
+        if parts:
+            self._clock = parts[0][0]
+        moved = sorted(t for _, part in parts for t in part)
         return pandas.DataFrame(
             {
                 "at": pandas.to_datetime([t[0] for t in moved], unit="ns", utc=True),
