@@ -324,31 +324,39 @@ impl Shared {
         Ok(state.appended)
     }
 
-    /// Returns once every record up to `seq` is written to the file (not necessarily synced):
-    /// what a write that must not be applied unless the file took it waits for. A failure
-    /// stops the journal, like any write failure.
-    pub(crate) fn write_to(&self, seq: u64) -> Result<()> {
+    /// Waits until `done` holds (`None`), or until no leader is writing and it still does not
+    /// (the state, for the caller to act on); refused once the journal has stopped.
+    fn turn(&self, done: impl Fn(&State) -> bool) -> Result<Option<MutexGuard<'_, State>>> {
         let mut state = self.lock();
         loop {
-            if state.written_records >= seq {
-                return Ok(());
+            if done(&state) {
+                return Ok(None);
             }
             if let Some(why) = &state.stopped {
                 return Err(refused(&state.path, why));
             }
-            if state.syncing {
-                // A leader is writing everything appended so far, this record included.
-                state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
-                continue;
+            if !state.syncing {
+                return Ok(Some(state));
             }
-            // A write to the page cache is short: done under the lock, so that nothing is
-            // appended between taking the buffer and writing it.
-            let written = state.write_out();
-            if written.is_err() {
-                self.synced.notify_all();
-            }
-            written?;
+            state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Returns once every record up to `seq` is written to the file (not necessarily synced):
+    /// what a write that must not be applied unless the file took it waits for. A failure
+    /// stops the journal, like any write failure.
+    pub(crate) fn write_to(&self, seq: u64) -> Result<()> {
+        // A leader running is writing everything appended so far, this record included.
+        let Some(mut state) = self.turn(|s| s.written_records >= seq)? else {
+            return Ok(());
+        };
+        // A write to the page cache is short: done under the lock, so that nothing is
+        // appended between taking the buffer and writing it.
+        let written = state.write_out();
+        if written.is_err() {
+            self.synced.notify_all();
+        }
+        written
     }
 
     /// The sequence number of the last append.
@@ -358,18 +366,7 @@ impl Shared {
 
     /// Returns once every record up to `seq` is written and synced.
     pub(crate) fn sync_to(&self, seq: u64) -> Result<()> {
-        let mut state = self.lock();
-        loop {
-            if state.synced >= seq {
-                return Ok(());
-            }
-            if let Some(why) = &state.stopped {
-                return Err(refused(&state.path, why));
-            }
-            if state.syncing {
-                state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
-                continue;
-            }
+        while let Some(mut state) = self.turn(|s| s.synced >= seq)? {
             // Lead: write and sync everything appended so far, outside the lock.
             state.syncing = true;
             let target = state.appended;
@@ -378,7 +375,7 @@ impl Shared {
             let file = Arc::clone(&state.file);
             drop(state);
             let done = file.write_all(&buffer).and_then(|()| file.sync_data());
-            state = self.lock();
+            let mut state = self.lock();
             state.syncing = false;
             match done {
                 Ok(()) => {
@@ -390,6 +387,7 @@ impl Shared {
             }
             self.synced.notify_all();
         }
+        Ok(())
     }
 
     /// Syncs everything appended.
