@@ -546,12 +546,7 @@ pub(crate) fn commit<T>(
     lock: &RwLock<segcore::Audience>,
     write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T>,
 ) -> segcore::Result<T> {
-    let (value, commit) = lock
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .deferred(write)?;
-    commit.wait()?;
-    Ok(value)
+    committed(lock, false, write)
 }
 
 /// [`commit`] for a call of several writes that must survive a crash together (an ingested
@@ -561,10 +556,22 @@ pub(crate) fn commit_many<T>(
     lock: &RwLock<segcore::Audience>,
     write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T>,
 ) -> segcore::Result<T> {
-    let (value, commit) = lock
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .batch(write)?;
+    committed(lock, true, write)
+}
+
+fn committed<T>(
+    lock: &RwLock<segcore::Audience>,
+    many: bool,
+    write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T>,
+) -> segcore::Result<T> {
+    let mut audience = lock.write().unwrap_or_else(|e| e.into_inner());
+    let (value, commit) = if many {
+        audience.batch(write)?
+    } else {
+        audience.deferred(write)?
+    };
+    // Waited for after releasing the audience, so writers on other threads share the fsync.
+    drop(audience);
     commit.wait()?;
     Ok(value)
 }

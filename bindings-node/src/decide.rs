@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::args::{field, given, instant_or_now, object, string};
 use crate::audience::Audience;
-use crate::errors::{argument, guard, napi_failure, Read, Throw};
+use crate::errors::{argument, guard, guard_task, napi_failure, Read, Throw};
 
 /// JSON text of a plain value (`JSON.stringify`), or a string as given.
 pub(crate) fn json_text(env: &Env, v: Unknown<'_>, what: &str) -> Read<String> {
@@ -111,8 +111,7 @@ impl Task for Assign {
     type JsValue = Assignment;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             let (decision, now) = match self.question.take() {
                 Some(Ok(question)) => question,
                 Some(Err(failure)) => return Ok(Err(failure)),
@@ -120,8 +119,7 @@ impl Task for Assign {
             };
             let audience = self.audience.read().unwrap_or_else(|e| e.into_inner());
             Ok(audience.assign(&decision, now).map_err(Into::into))
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Assignment> {

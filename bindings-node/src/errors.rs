@@ -32,6 +32,12 @@ pub(crate) fn guard<T>(work: impl FnOnce() -> Read<T>) -> Read<T> {
     })
 }
 
+/// [`guard`] for an async twin's work on its worker thread, where a panic would otherwise abort
+/// the process.
+pub(crate) fn guard_task<T>(work: impl FnOnce() -> Result<Read<T>>) -> Result<Read<T>> {
+    Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+}
+
 /// Results of reading arguments or of the core.
 pub type Read<T> = std::result::Result<T, Failure>;
 

@@ -16,7 +16,7 @@ use segcore::ingest::{ContactMapping as CoreMapping, IngestOptions, OnError};
 use crate::args::{boolean, elements, field, given, instant_or_now, object, string, whole};
 use crate::audience::Audience;
 use crate::decide::json_text;
-use crate::errors::{argument, guard, napi_failure, Read, Throw};
+use crate::errors::{argument, guard, guard_task, Read, Throw};
 use crate::live::Subscribers;
 
 /// What one message did.
@@ -135,8 +135,7 @@ impl Task for Load {
     type JsValue = IngestReport;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             Ok(match self.work.take() {
                 Some(Ok(work)) => {
                     let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
@@ -145,8 +144,7 @@ impl Task for Load {
                 Some(Err(failure)) => Err(failure),
                 None => Err(argument("the load already ran".to_owned())),
             })
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<IngestReport> {

@@ -14,7 +14,7 @@ use segcore::insight::{
 
 use crate::args::{elements, field, given, instant, instant_or_now, number, object, string, whole};
 use crate::audience::Audience;
-use crate::errors::{argument, guard, napi_failure, Read, Throw};
+use crate::errors::{argument, guard, guard_task, Read, Throw};
 
 /// One segment's size.
 #[napi(object)]
@@ -431,8 +431,7 @@ impl Task for KpisTask {
     type JsValue = Kpis;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             Ok(match self.question.take() {
                 Some(Ok(q)) => {
                     run_kpis(&self.audience.read().unwrap_or_else(|e| e.into_inner()), &q)
@@ -440,8 +439,7 @@ impl Task for KpisTask {
                 Some(Err(f)) => Err(f),
                 None => Err(argument("the report already ran".to_owned())),
             })
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Kpis> {
@@ -460,8 +458,7 @@ impl Task for AdviseTask {
     type JsValue = Advice;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             Ok(match self.advisor.take() {
                 Some(Ok(advisor)) => self
                     .audience
@@ -473,8 +470,7 @@ impl Task for AdviseTask {
                 Some(Err(f)) => Err(f),
                 None => Err(argument("the review already ran".to_owned())),
             })
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Advice> {
@@ -493,8 +489,7 @@ impl Task for CoOccurrenceTask {
     type JsValue = CoOccurrence;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             Ok(match self.question.take() {
                 Some(Ok((event, value, support))) => self
                     .audience
@@ -505,8 +500,7 @@ impl Task for CoOccurrenceTask {
                 Some(Err(f)) => Err(f),
                 None => Err(argument("the count already ran".to_owned())),
             })
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<CoOccurrence> {

@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::args::{instant, instant_or_now, string, whole};
 use crate::audience::Audience;
-use crate::errors::{argument, guard, napi_failure, Read, Throw};
+use crate::errors::{argument, guard, guard_task, Read, Throw};
 
 /// A profile entering or leaving a segment, and when it happened.
 #[napi(object)]
@@ -136,8 +136,7 @@ impl Task for Advance {
     type JsValue = Vec<Transition>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             let to = match self.to.take() {
                 Some(Ok(to)) => to,
                 Some(Err(failure)) => return Ok(Err(failure)),
@@ -145,8 +144,7 @@ impl Task for Advance {
             };
             let mut audience = self.audience.write().unwrap_or_else(|e| e.into_inner());
             Ok(audience.advance_to(to).map_err(Into::into))
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Vec<Transition>> {

@@ -9,7 +9,7 @@ use napi_derive::napi;
 
 use crate::args::{field, given, object, string};
 use crate::audience::Audience;
-use crate::errors::{argument, guard, napi_failure, Read, Throw};
+use crate::errors::{argument, guard, guard_task, Read, Throw};
 
 /// What opening a durable directory found.
 #[napi(object)]
@@ -88,15 +88,13 @@ impl Task for Open {
     type JsValue = Audience;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             Ok(match self.arguments.take() {
                 Some(Ok((path, options))) => options.open(&path).map_err(Into::into),
                 Some(Err(failure)) => Err(failure),
                 None => Err(argument("the open already ran".to_owned())),
             })
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Audience> {
@@ -114,16 +112,14 @@ impl Task for Compact {
     type JsValue = ();
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             Ok(self
                 .audience
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
                 .compact()
                 .map_err(Into::into))
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<()> {

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use napi::bindgen_prelude::*;
 use segcore::Event;
 
-use crate::errors::{argument, at_row, guard, napi_failure, Read, Throw};
+use crate::errors::{argument, at_row, guard_task, Read, Throw};
 use crate::live::Subscribers;
 
 /// Writes `events` in order and returns how many; stops at the first the core refuses, whose
@@ -43,16 +43,14 @@ impl Task for TrackMany {
     type JsValue = u32;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             let events = match self.events.take() {
                 Some(Ok(events)) => events,
                 Some(Err(failure)) => return Ok(Err(failure)),
                 None => return Ok(Err(argument("the load already ran".to_owned()))),
             };
             Ok(track_all(&self.audience, events))
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<u32> {
@@ -107,8 +105,7 @@ impl<T: Answer> Task for Query<T> {
     type JsValue = T::Js;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        // A panic on the worker thread becomes SEGCORE_INTERNAL, not an abort.
-        let mut work = || -> Result<Self::Output> {
+        guard_task(|| -> Result<Self::Output> {
             let (segment, now) = match self.question.take() {
                 Some(Ok(question)) => question,
                 Some(Err(failure)) => return Ok(Err(failure)),
@@ -119,8 +116,7 @@ impl<T: Answer> Task for Query<T> {
                 .query(&segment)
                 .and_then(|predicate| (self.run)(&audience, &predicate, now));
             Ok(answer.map_err(Into::into))
-        };
-        Ok(guard(|| work().unwrap_or_else(|e| Err(napi_failure(e)))))
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {

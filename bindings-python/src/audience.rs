@@ -44,12 +44,7 @@ impl Audience {
         py: Python<'_>,
         write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T> + Send,
     ) -> PyResult<T> {
-        py.detach(|| {
-            let (value, commit) = self.write().deferred(write)?;
-            commit.wait()?;
-            Ok(value)
-        })
-        .py_err()
+        self.committed(py, false, write)
     }
 
     /// [`Audience::commit`] for a call of several writes that must survive a crash together
@@ -59,8 +54,23 @@ impl Audience {
         py: Python<'_>,
         write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T> + Send,
     ) -> PyResult<T> {
+        self.committed(py, true, write)
+    }
+
+    fn committed<T: Send>(
+        &self,
+        py: Python<'_>,
+        many: bool,
+        write: impl FnOnce(&mut segcore::Audience) -> segcore::Result<T> + Send,
+    ) -> PyResult<T> {
         py.detach(|| {
-            let (value, commit) = self.write().batch(write)?;
+            let mut audience = self.write();
+            let (value, commit) = if many {
+                audience.batch(write)?
+            } else {
+                audience.deferred(write)?
+            };
+            drop(audience);
             commit.wait()?;
             Ok(value)
         })
