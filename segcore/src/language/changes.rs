@@ -11,7 +11,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::ast::{Literal, Test};
-use super::time::{start_of_date, CalendarUnit, Nanos, TimeRef, Window};
+use super::civil::start_of_date;
+use super::time::{CalendarUnit, Nanos, TimeRef, Window};
 
 /// The least of `candidates` after `now`.
 pub(crate) fn earliest_after(

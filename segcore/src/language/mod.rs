@@ -11,6 +11,7 @@
 
 mod ast;
 mod changes;
+mod civil;
 mod display;
 mod lexer;
 mod parser;
@@ -24,8 +25,9 @@ use time::check_test_times;
 pub use time::{CalendarUnit, Duration, DurationUnit, TimeLiteral, TimeRef, Window};
 
 pub(crate) use changes::{earliest_after, test_changes_at};
+pub(crate) use civil::civil_instant;
 pub(crate) use display::Name;
-pub(crate) use time::{civil_instant, Interval, Nanos};
+pub(crate) use time::{Interval, Nanos};
 
 use std::str::FromStr;
 
