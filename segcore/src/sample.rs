@@ -1,6 +1,12 @@
 //! A seeded, deterministic sample shop: customers with demographic, geographic and source
-//! attributes, interest tags, consent, and a year of page views, carts, purchases and email
-//! opens. The examples, benchmarks and tests share it, so they all see the same data.
+//! attributes, interest tags, consent, and three years of page views, carts, purchases and
+//! email opens. The examples, benchmarks and tests share it, so they all see the same data.
+//!
+//! The shop is shaped like a real one rather than like our indexes: its history is longer than
+//! every window the segments ask about (7, 30, 90 and 365 days, calendar periods), the number of
+//! events per customer is long-tailed (log-normal: most customers do a few things, a few do
+//! thousands), and each customer's events arrive in no time order, as a backfill or a
+//! late-delivering source sends them.
 //!
 //! ```
 //! let shop = segcore::sample::SampleShop::new(200);
@@ -63,11 +69,12 @@ const INTERESTS: &[&str] = &["running", "hiking", "yoga", "cycling", "fashion", 
 const CATEGORIES: &[&str] = &["shoes", "apparel", "gear", "accessories"];
 
 impl SampleShop {
-    /// A shop of `customers` with a year of history, seed 42, `now` = 2026-11-01T12:00:00Z.
+    /// A shop of `customers` with three years of history, seed 42, `now` =
+    /// 2026-11-01T12:00:00Z.
     pub fn new(customers: usize) -> SampleShop {
         SampleShop {
             customers,
-            days: 365,
+            days: HISTORY_DAYS,
             seed: 42,
             now: "2026-11-01T12:00:00Z".parse().expect("a valid instant"),
             events_per_customer: 24,
@@ -185,8 +192,7 @@ impl SampleShop {
                 }
             }
 
-            // Activity varies a lot between customers: most do little, a few do much.
-            let activity = rng.u32(0..=2 * self.events_per_customer);
+            let activity = activity(&mut rng, self.events_per_customer);
             for _ in 0..activity {
                 let t = at(now_s - rng.i64(0..history_s));
                 let roll = rng.u32(0..100);
@@ -279,6 +285,23 @@ pub const SEGMENTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Days of history in [`SampleShop::new`]: three years, longer than every window the segments
+/// ask about.
+pub const HISTORY_DAYS: u32 = 3 * 365;
+
+/// The spread (σ) of the log-normal number of events per customer: the median customer does a
+/// third of the mean, one in a million about 400 times it.
+const ACTIVITY_SPREAD: f64 = 1.5;
+
+/// A customer's number of events: log-normal with mean `mean`, capped at a thousand times it.
+fn activity(rng: &mut fastrand::Rng, mean: u32) -> u32 {
+    // Box–Muller: a standard normal draw from two uniform ones (the first kept off zero).
+    let (u, v) = (1.0 - rng.f64(), rng.f64());
+    let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+    let factor = (ACTIVITY_SPREAD * z - ACTIVITY_SPREAD * ACTIVITY_SPREAD / 2.0).exp();
+    (f64::from(mean) * factor.min(1000.0)).round() as u32
+}
+
 fn pick<'a>(rng: &mut fastrand::Rng, items: &[&'a str]) -> &'a str {
     items[rng.usize(0..items.len())]
 }
@@ -293,4 +316,50 @@ fn weighted_country(rng: &mut fastrand::Rng) -> (&'static str, f64, f64) {
         roll -= weight;
     }
     unreachable!("the roll is below the total weight")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shop is shaped like a real one: history longer than a year and long-tailed
+    /// activity. (Arrival order: each event's time is drawn at random, so a customer's events
+    /// are tracked in no time order.)
+    #[test]
+    fn the_shop_has_long_histories_long_tails_and_late_events() {
+        let shop = SampleShop::new(5_000);
+        let audience = shop.build();
+        let year_ago = shop.now.as_second() - 365 * 86_400;
+        let mut counts = Vec::new();
+        let mut older_than_a_year = 0;
+        for i in 0..shop.customers {
+            let profile = audience.profile(&format!("c{i:07}")).expect("a customer");
+            counts.push(profile.events.len());
+            older_than_a_year += profile
+                .events
+                .iter()
+                .filter(|e| e.at.as_second() < year_ago)
+                .count();
+        }
+        let total: usize = counts.iter().sum();
+        // Two thirds of three years' events are older than the longest window asked about.
+        assert!(
+            older_than_a_year * 2 > total,
+            "{older_than_a_year} of {total}"
+        );
+        counts.sort_unstable();
+        let mean = total as f64 / counts.len() as f64;
+        let median = counts[counts.len() / 2] as f64;
+        let top = *counts.last().expect("customers") as f64;
+        assert!((mean / 24.0 - 1.0).abs() < 0.15, "mean {mean}");
+        assert!(median < mean / 2.0, "median {median}, mean {mean}");
+        assert!(
+            top > 20.0 * mean,
+            "the busiest has {top}, the mean is {mean}"
+        );
+        // The draw itself: some customers do nothing, some hundreds of times the mean.
+        let mut rng = fastrand::Rng::with_seed(1);
+        let draws: Vec<u32> = (0..10_000).map(|_| activity(&mut rng, 24)).collect();
+        assert!(draws.contains(&0) && draws.iter().any(|&n| n > 500));
+    }
 }

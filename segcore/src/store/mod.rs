@@ -1,0 +1,542 @@
+//! In-memory storage: the id ↔ slot map, attribute columns, and per-profile tags, events and
+//! consent. It checks nothing; the [`Audience`](crate::Audience) validates before writing.
+
+use hashbrown::HashMap;
+
+use jiff::Timestamp;
+
+use std::hash::BuildHasher;
+
+use compact_str::CompactString;
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::column::{AttrRef, ColumnRef, Columns};
+use crate::geo;
+use crate::index::{Indexes, Span, NO_STRING};
+use crate::profile::{Consent, Event, Profile};
+use crate::value::Value;
+
+mod log;
+
+use log::{push_compact, EventLog, Pushed};
+pub(crate) use log::{StoredEvent, TimeOrder};
+
+/// Strings mapped to dense ids, so events store `u32`s instead of repeated names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interner {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// One event property as stored, in 16 bytes: a number, or the id of an interned string.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredProp {
+    key: u32,
+    /// The string's id, or [`NO_STRING`] for a number.
+    string: u32,
+    number: f64,
+}
+
+impl StoredProp {
+    fn new(key: u32, value: PropValue) -> StoredProp {
+        match value {
+            PropValue::Number(number) => StoredProp {
+                key,
+                string: NO_STRING,
+                number,
+            },
+            PropValue::String(string) => StoredProp {
+                key,
+                string,
+                number: 0.0,
+            },
+        }
+    }
+
+    fn value(self) -> PropValue {
+        match self.string {
+            NO_STRING => PropValue::Number(self.number),
+            id => PropValue::String(id),
+        }
+    }
+}
+
+/// A late event in a log of at most this many events recomputes the profile's running
+/// aggregates at once; a longer log waits for its next large merge.
+const REFRESH_AT_ONCE: usize = 256;
+
+/// An event property value: a number, or a string interned in `Store::prop_strings` (skus,
+/// categories and campaigns repeat across millions of events).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum PropValue {
+    Number(f64),
+    String(u32),
+}
+
+/// An event's properties as the index takes them: numbers (key, value), strings (key, value id).
+type SplitProps = (Vec<(u32, f64)>, Vec<(u32, u32)>);
+
+fn split_props(props: impl IntoIterator<Item = (u32, PropValue)>) -> SplitProps {
+    let mut numbers = Vec::new();
+    let mut strings = Vec::new();
+    for (key, value) in props {
+        match value {
+            PropValue::Number(x) => numbers.push((key, x)),
+            PropValue::String(id) => strings.push((key, id)),
+        }
+    }
+    (numbers, strings)
+}
+
+/// The times of the first and the last of `events` named `name`, in nanoseconds. Scans each
+/// run from both ends, so a profile's recent events cost little to find.
+fn first_and_last(events: &TimeOrder<'_>, name: u32) -> Option<Span> {
+    let first = events.first_where(|e| e.name == name)?.ns();
+    let last = events.last_where(|e| e.name == name)?.ns();
+    Some((first, last))
+}
+
+/// Where `id` is in `pairs` sorted by id: `Ok(index)`, or `Err(where it would go)`.
+fn position<V>(pairs: &[(u32, V)], id: u32) -> Result<usize, usize> {
+    pairs.binary_search_by_key(&id, |(k, _)| *k)
+}
+
+/// The value paired with `id` in `pairs` sorted by id.
+fn lookup<V>(pairs: &[(u32, V)], id: u32) -> Option<&V> {
+    position(pairs, id).ok().map(|i| &pairs[i].1)
+}
+
+impl Record {
+    /// Property `key` of `event`, one of this record's events.
+    pub fn property(&self, event: &StoredEvent, key: u32) -> Option<PropValue> {
+        let props = self.props_of(event);
+        let i = props.binary_search_by_key(&key, |p| p.key).ok()?;
+        Some(props[i].value())
+    }
+
+    fn props_of(&self, event: &StoredEvent) -> &[StoredProp] {
+        let start = event.props_start as usize;
+        let props = self
+            .log
+            .as_ref()
+            .map_or(&[][..], |log| log.props.as_slice());
+        &props[start..start + usize::from(event.props_len)]
+    }
+
+    /// The events in time order; events with equal times keep their arrival order.
+    pub fn events(&self) -> TimeOrder<'_> {
+        self.log
+            .as_ref()
+            .map_or_else(|| TimeOrder::new(Default::default()), |log| log.in_time_order())
+    }
+
+    /// An event's properties, sorted by key id.
+    fn properties_of(&self, event: &StoredEvent) -> impl Iterator<Item = (u32, PropValue)> + '_ {
+        self.props_of(event).iter().map(|p| (p.key, p.value()))
+    }
+}
+
+/// Everything but the attributes of one live profile. Small sorted vectors of interned ids
+/// rather than maps: most profiles hold a few tags and channels, and a map's first node alone
+/// would cost hundreds of bytes per profile.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Record {
+    /// Short ids (most) are kept inline, without an allocation of their own.
+    pub id: CompactString,
+    /// Held tags (ids in `Store::tag_names`) with the time each was added, sorted by id;
+    /// exactly sized.
+    pub tags: Box<[(u32, Timestamp)]>,
+    /// Latest decision per channel (ids in `Store::channels`), sorted by id; exactly sized.
+    pub consent: Box<[(u32, Consent)]>,
+    /// Events and their properties: none until the first event, since many profiles (a
+    /// contact list's) have none.
+    log: Option<Box<EventLog>>,
+}
+
+/// `items` with `item` inserted at `at`, still exactly sized.
+fn inserted<T>(items: &mut Box<[T]>, at: usize, item: T) {
+    let mut v = std::mem::take(items).into_vec();
+    v.reserve_exact(1);
+    v.insert(at, item);
+    *items = v.into_boxed_slice();
+}
+
+/// `items` without the one at `at`, still exactly sized.
+fn removed<T>(items: &mut Box<[T]>, at: usize) {
+    let mut v = std::mem::take(items).into_vec();
+    v.remove(at);
+    *items = v.into_boxed_slice();
+}
+
+impl Record {
+    pub fn consent(&self, channel: u32) -> Option<&Consent> {
+        lookup(&self.consent, channel)
+    }
+}
+
+/// Profile id → slot. The table holds slots only; ids are hashed and compared where the
+/// records keep them, so each id is stored once.
+#[derive(Debug, Clone, Default)]
+struct SlotsById {
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl SlotsById {
+    fn get(&self, records: &[Option<Record>], id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        self.table
+            .find(hash, |&slot| id_of(records, slot) == id)
+            .copied()
+    }
+
+    fn insert(&mut self, records: &[Option<Record>], id: &str, slot: u32) {
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hasher.hash_one(id), slot, |&slot| {
+                hasher.hash_one(id_of(records, slot))
+            });
+    }
+
+    fn remove(&mut self, records: &[Option<Record>], id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        let entry = self
+            .table
+            .find_entry(hash, |&slot| id_of(records, slot) == id)
+            .ok()?;
+        Some(entry.remove().0)
+    }
+}
+
+/// The id of the live profile in `slot`.
+fn id_of(records: &[Option<Record>], slot: u32) -> &str {
+    &records[slot as usize]
+        .as_ref()
+        .expect("the table holds live slots")
+        .id
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Store {
+    ids: SlotsById,
+    records: Vec<Option<Record>>,
+    live: usize,
+    columns: Columns,
+    pub event_names: Interner,
+    pub keys: Interner,
+    pub prop_strings: Interner,
+    pub tag_names: Interner,
+    pub channels: Interner,
+    /// Kept current by every method that writes.
+    pub index: Indexes,
+}
+
+impl Store {
+    pub fn slot(&self, id: &str) -> Option<u32> {
+        self.ids.get(&self.records, id)
+    }
+
+    /// The slot of `id`, created if the profile is new.
+    pub fn slot_or_insert(&mut self, id: &str) -> u32 {
+        if let Some(slot) = self.slot(id) {
+            return slot;
+        }
+        let slot = u32::try_from(self.records.len()).expect("fewer than 2^32 profiles");
+        self.records.push(Some(Record {
+            id: CompactString::from(id),
+            ..Record::default()
+        }));
+        self.ids.insert(&self.records, id, slot);
+        self.live += 1;
+        self.index.live.add(slot);
+        slot
+    }
+
+    /// One more than the largest slot ever given out.
+    pub fn slot_bound(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live
+    }
+
+    pub fn record(&self, slot: u32) -> Option<&Record> {
+        self.records.get(slot as usize)?.as_ref()
+    }
+
+    fn record_mut(&mut self, slot: u32) -> &mut Record {
+        self.records[slot as usize]
+            .as_mut()
+            .expect("a slot from the id map is live")
+    }
+
+    /// Live slots in ascending order.
+    pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| i as u32)
+    }
+
+    /// Every attribute value `slot` holds, by name.
+    pub fn attributes_of(&self, slot: u32) -> impl Iterator<Item = (&str, AttrRef<'_>)> {
+        self.columns.all(slot)
+    }
+
+    pub fn attribute(&self, slot: u32, name: &str) -> Option<AttrRef<'_>> {
+        self.columns.get(slot, name)
+    }
+
+    /// The position of `slot` in the `latitude` and `longitude` attributes, if it has one.
+    pub fn position(&self, slot: u32) -> Option<(f64, f64)> {
+        geo::position(
+            self.attribute(slot, geo::LATITUDE),
+            self.attribute(slot, geo::LONGITUDE),
+        )
+    }
+
+    /// The values of attribute `name` by slot.
+    pub fn column(&self, name: &str) -> ColumnRef<'_> {
+        self.columns.column(name)
+    }
+
+    pub fn set_attribute(&mut self, slot: u32, name: &str, value: Option<Value>) {
+        let located = name == geo::LATITUDE || name == geo::LONGITUDE;
+        let old_position = if located { self.position(slot) } else { None };
+        let old = self.columns.set(slot, name, value.as_ref());
+        self.index
+            .set_attribute(name, slot, old.as_ref(), value.as_ref());
+        if located {
+            let new_position = self.position(slot);
+            self.index.set_position(slot, old_position, new_position);
+        }
+    }
+
+    /// Adds a tag unless held; a held tag keeps the time it was first added.
+    pub fn add_tag(&mut self, slot: u32, tag: &str, at: Timestamp) {
+        let id = self.tag_names.intern(tag);
+        let tags = &mut self.record_mut(slot).tags;
+        if let Err(i) = position(tags, id) {
+            // Exactly sized: a profile holds a few tags, and doubling would waste most of it.
+            inserted(tags, i, (id, at));
+            self.index.add_tag(tag, slot);
+        }
+    }
+
+    pub fn remove_tag(&mut self, slot: u32, tag: &str) -> bool {
+        let Some(id) = self.tag_names.get(tag) else {
+            return false;
+        };
+        let tags = &mut self.record_mut(slot).tags;
+        match position(tags, id) {
+            Ok(i) => {
+                removed(tags, i);
+                self.index.remove_tag(tag, slot);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The first and last time of the live profile in `slot`'s events named `event`.
+    pub fn occurrence_span(&self, slot: u32, event: u32) -> Option<Span> {
+        first_and_last(&self.record(slot)?.events(), event)
+    }
+
+    /// Records a consent decision unless a newer one is held.
+    pub fn set_consent(&mut self, slot: u32, channel: &str, decision: Consent) {
+        let id = self.channels.intern(channel);
+        let consent = &mut self.record_mut(slot).consent;
+        match position(consent, id) {
+            Ok(i) if consent[i].1.at > decision.at => return,
+            Ok(i) => consent[i].1 = decision,
+            Err(i) => inserted(consent, i, (id, decision)),
+        }
+        self.index.set_consent(channel, slot, decision.granted);
+    }
+
+    pub fn insert_event(&mut self, slot: u32, event: &Event) {
+        let name = self.event_names.intern(&event.name);
+        let mut props: Vec<(u32, PropValue)> = event
+            .properties
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Value::Number(x) => PropValue::Number(*x),
+                    Value::String(s) => PropValue::String(self.prop_strings.intern(s)),
+                    other => unreachable!(
+                        "the audience admits string and number properties, not {other:?}"
+                    ),
+                };
+                (self.keys.intern(k), value)
+            })
+            .collect();
+        props.sort_by_key(|(k, _)| *k);
+        let (numbers, strings) = split_props(props.iter().copied());
+        self.index
+            .add_event(name, event.at, slot, &numbers, &strings);
+        let old = first_and_last(&self.record_mut(slot).events(), name);
+        let at = event.at.as_nanosecond();
+        let new = old.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
+        self.index.set_occurrence(name, slot, old, Some(new));
+        let log = self.record_mut(slot).log.get_or_insert_with(Box::default);
+        let stored = StoredEvent {
+            name,
+            second: event.at.as_second(),
+            nanosecond: event.at.subsec_nanosecond(),
+            props_start: u32::try_from(log.props.len())
+                .expect("fewer than 2^32 properties per profile"),
+            props_len: u16::try_from(props.len()).expect("fewer than 2^16 properties per event"),
+        };
+        for (key, value) in props {
+            push_compact(&mut log.props, StoredProp::new(key, value));
+        }
+        let pushed = log.push(stored);
+        let logged = log.events.len();
+        // Running aggregates add in time order. An event at or after the last one of its name
+        // is added; an earlier one means adding the profile's values again, in order: at once
+        // for a short log, and for a long one when a merge next rewrites most of it (until
+        // then the matcher asks the reference about the profile), so that a long history
+        // arriving out of order costs O(n log n), not O(n²).
+        let late = old.is_some_and(|(_, last)| at < last);
+        for &(key, x) in &numbers {
+            let mut running = self.index.running(name, key, slot);
+            running.add(x);
+            self.index.set_running(name, key, slot, running);
+            if late {
+                self.index.mark_stale(name, key, slot);
+            }
+        }
+        if (late && logged <= REFRESH_AT_ONCE) || pushed == Pushed::MergedMost {
+            self.refresh_totals(slot);
+        }
+    }
+
+    /// Recomputes `slot`'s stale running aggregates from its events, in time order.
+    fn refresh_totals(&mut self, slot: u32) {
+        let stale = self.index.stale_totals(slot);
+        if stale.is_empty() {
+            return;
+        }
+        let record = self.records[slot as usize]
+            .as_ref()
+            .expect("a live slot");
+        for (name, key) in stale {
+            let mut running = crate::index::Running::EMPTY;
+            for e in record.events().filter(|e| e.name == name) {
+                if let Some(PropValue::Number(x)) = record.property(e, key) {
+                    running.add(x);
+                }
+            }
+            self.index.refresh_running(name, key, slot, running);
+        }
+    }
+
+    pub fn erase(&mut self, id: &str) -> bool {
+        let Some(slot) = self.ids.remove(&self.records, id) else {
+            return false;
+        };
+        let position = self.position(slot);
+        self.index.set_position(slot, position, None);
+        self.index.forget_totals(slot);
+        let record = self.records[slot as usize]
+            .take()
+            .expect("a slot from the id map is live");
+        for (name, old) in self.columns.take_all(slot) {
+            self.index.set_attribute(name, slot, Some(&old), None);
+        }
+        for (tag, _) in record.tags.iter() {
+            self.index.remove_tag(self.tag_names.name(*tag), slot);
+        }
+        for (channel, _) in record.consent.iter() {
+            self.index
+                .set_consent(self.channels.name(*channel), slot, false);
+        }
+        let mut names: Vec<u32> = record.events().map(|e| e.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let old = first_and_last(&record.events(), name);
+            self.index.set_occurrence(name, slot, old, None);
+        }
+        for event in record.events() {
+            let (_, strings) = split_props(record.properties_of(event));
+            self.index
+                .remove_event(event.name, event.at(), slot, &strings);
+        }
+        self.index.live.remove(slot);
+        self.live -= 1;
+        true
+    }
+
+    /// A stored property as the public value type.
+    pub fn prop_value(&self, v: PropValue) -> Value {
+        match v {
+            PropValue::Number(x) => Value::Number(x),
+            PropValue::String(id) => Value::String(self.prop_strings.name(id).to_owned()),
+        }
+    }
+
+    pub fn snapshot(&self, slot: u32) -> Option<Profile> {
+        let record = self.record(slot)?;
+        let attributes = self
+            .columns
+            .all(slot)
+            .map(|(name, v)| (name.to_owned(), v.to_value()))
+            .collect();
+        let events = record
+            .events()
+            .map(|e| {
+                let mut properties: Vec<(String, Value)> = record
+                    .properties_of(e)
+                    .map(|(k, v)| (self.keys.name(k).to_owned(), self.prop_value(v)))
+                    .collect();
+                // By name: the stored order follows interning, which depends on history.
+                properties.sort_by(|a, b| a.0.cmp(&b.0));
+                Event {
+                    name: self.event_names.name(e.name).to_owned(),
+                    at: e.at(),
+                    properties,
+                }
+            })
+            .collect();
+        Some(Profile {
+            id: record.id.to_string(),
+            slot,
+            attributes,
+            tags: record
+                .tags
+                .iter()
+                .map(|(t, at)| (self.tag_names.name(*t).to_owned(), *at))
+                .collect(),
+            events,
+            consent: record
+                .consent
+                .iter()
+                .map(|(c, d)| (self.channels.name(*c).to_owned(), *d))
+                .collect(),
+        })
+    }
+}
