@@ -217,11 +217,10 @@ impl<'a> Reference<'a> {
         let window = window.map(|w| self.window(*w));
         // Events are sorted by time, so those outside the window or after now are cut off by
         // two searches; the tests below still state the whole rule.
-        let events = record.events();
-        let first = window.map_or(0, |w| events.partition_point(|e| e.ns() < w.start));
+        let start = window.map_or(i128::MIN, |w| w.start);
         let end = window.map_or(self.now_ns, |w| w.end.min(self.now_ns));
-        let last = events.partition_point(|e| e.ns() <= end).max(first);
-        events[first..last].iter().filter(move |e| {
+        let events = record.events().cut(|e| e.ns() < start, |e| e.ns() <= end);
+        events.filter(move |e| {
             let t = e.ns();
             Some(e.name) == name
                 && t <= self.now_ns

@@ -57,6 +57,9 @@ pub(crate) struct Totals {
     mins: Vec<f64>,
     maxs: Vec<f64>,
     counts: Vec<u32>,
+    /// Slots whose values were not added in time order (a late event in a long history): their
+    /// columns are not to be read until [`Totals::refresh`].
+    pub(crate) stale: super::Bitmap,
 }
 
 impl Totals {
@@ -83,6 +86,12 @@ impl Totals {
             self.counts.resize(len, 0);
         }
         (self.sums[i], self.mins[i], self.maxs[i], self.counts[i]) = (r.sum, r.min, r.max, r.n);
+    }
+
+    /// Replaces a stale slot's aggregate with one added in time order.
+    pub(crate) fn refresh(&mut self, slot: u32, r: Running) {
+        self.set(slot, r);
+        self.stale.remove(slot);
     }
 
     /// How many slots the columns cover.

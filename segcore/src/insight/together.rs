@@ -354,7 +354,7 @@ impl Audience {
             .filter_map(|slot| {
                 let record = self.store.record(slot)?;
                 let mut items: Vec<(u32, u32)> = Vec::new();
-                for e in record.events().iter().filter(|e| e.name == name) {
+                for e in record.events().filter(|e| e.name == name) {
                     if let Some(PropValue::String(item)) = record.property(e, key) {
                         match items.iter_mut().find(|(i, _)| *i == item) {
                             Some((_, n)) => *n += 1,
@@ -379,7 +379,7 @@ impl Audience {
             return Vec::new();
         };
         let mut had: Vec<(usize, u32)> = Vec::new();
-        for e in record.events().iter().filter(|e| e.name == name) {
+        for e in record.events().filter(|e| e.name == name) {
             if let Some(PropValue::String(item)) = record.property(e, key) {
                 if let Some(&i) = together.index.get(&item) {
                     match had.iter_mut().find(|(j, _)| *j == i) {

@@ -91,7 +91,6 @@ impl Schedule<'_> {
         let name = self.audience.store.event_names.get(event)?;
         self.record
             .events()
-            .iter()
             .filter(|e| e.name == name)
             .filter_map(|e| f(e.ns()))
             .min()

@@ -187,6 +187,8 @@ impl<'a> Matcher<'a> {
         }
         let now = self.reference.now_ns();
         let mut spill = self.later_than_now(id, input);
+        // Values not added in time order are the reference's to sum.
+        spill.or_inplace(&totals.stale.and(input));
         if w.start > i128::MIN {
             let before = Interval {
                 start: i128::MIN,

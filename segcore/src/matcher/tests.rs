@@ -209,3 +209,64 @@ mod continuous {
         assert_eq!(a.count(&p, now).unwrap(), 7);
     }
 }
+
+/// Long histories that arrive out of time order: running aggregates go stale (they wait for the
+/// log's next large merge rather than being recomputed per late event), and the matcher must
+/// then ask the reference about those profiles, with the same answers throughout.
+#[test]
+fn long_histories_arriving_late_keep_exact_aggregates() {
+    use crate::Event;
+    let now: jiff::Timestamp = "2026-10-31T00:00:00Z".parse().unwrap();
+    let mut rng = fastrand::Rng::with_seed(5);
+    let mut a = Audience::new();
+    // Five long histories and many short ones, events at random times over three years. A long
+    // history's earliest purchase is 1e17 and its latest -1e17: added in time order every
+    // amount between them is lost to rounding and the sum is 0; added in arrival order, those
+    // that come while the sum is small are kept, so a stale running sum shows.
+    let sizes: Vec<usize> = (0..60)
+        .map(|i| if i % 12 == 0 { 3_000 } else { 8 })
+        .collect();
+    let mut arrivals: Vec<(usize, i64, f64)> = Vec::new();
+    for (p, &n) in sizes.iter().enumerate() {
+        arrivals.extend((0..n).map(|_| (p, rng.i64(2..93_999_999), 1.0)));
+        if n > 8 {
+            arrivals.push((p, 93_999_999, 1e17));
+            arrivals.push((p, 1, -1e17));
+        }
+    }
+    rng.shuffle(&mut arrivals);
+    let questions = [
+        "sum(purchase.amount) > 100",
+        "sum(purchase.amount) >= 0",
+        "avg(purchase.amount) > 0.5",
+        "sum(purchase.amount in last 2000d) > 100",
+        "max(purchase.amount in last 365d) >= 1",
+    ];
+    let mut stale_seen = false;
+    for (i, (p, ago, amount)) in arrivals.into_iter().enumerate() {
+        let at = jiff::Timestamp::from_second(now.as_second() - ago).unwrap();
+        a.track(
+            &format!("p{p}"),
+            Event::new("purchase", at).value("amount", amount),
+        )
+        .unwrap();
+        if i % 2_000 == 1_999 {
+            let id = a.store.event_names.get("purchase").unwrap();
+            let key = a.store.keys.get("amount").unwrap();
+            stale_seen |= !a.store.index.totals[&(id, key)].stale.is_empty();
+            for text in questions {
+                let p = a.predicate(text).unwrap();
+                assert_eq!(
+                    a.member_slots(&p, now).unwrap(),
+                    a.member_slots_by_reference(&p, now).unwrap(),
+                    "{text} after {} events",
+                    i + 1
+                );
+            }
+        }
+    }
+    assert!(
+        stale_seen,
+        "no long history went stale: the case is not exercised"
+    );
+}

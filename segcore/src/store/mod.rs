@@ -145,9 +145,10 @@ impl Record {
 
     /// The events in time order; events with equal times keep their arrival order.
     pub fn events(&self) -> TimeOrder<'_> {
-        self.log
-            .as_ref()
-            .map_or_else(|| TimeOrder::new(Default::default()), |log| log.in_time_order())
+        self.log.as_ref().map_or_else(
+            || TimeOrder::new(Default::default()),
+            |log| log.in_time_order(),
+        )
     }
 
     /// An event's properties, sorted by key id.
@@ -440,9 +441,7 @@ impl Store {
         if stale.is_empty() {
             return;
         }
-        let record = self.records[slot as usize]
-            .as_ref()
-            .expect("a live slot");
+        let record = self.records[slot as usize].as_ref().expect("a live slot");
         for (name, key) in stale {
             let mut running = crate::index::Running::EMPTY;
             for e in record.events().filter(|e| e.name == name) {
