@@ -11,11 +11,12 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
+use segcore::ingest::{EventColumns, PropertyColumn};
 use segcore::{AttrType, Event, PlanStep, Value};
 
 use crate::convert::{datetime, instant_or_now, to_object, value};
 use crate::errors::IntoPy;
-use crate::loads::{self, EventRows, ProfileRows};
+use crate::loads::{self, EventRows, ProfileRows, PropertyValues};
 use crate::predicate::Predicate;
 
 /// Profiles with typed attributes, tags, events and consent, and named segments over them.
@@ -454,25 +455,81 @@ impl Audience {
         progress: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let prepare = |batch: &RecordBatch| -> PyResult<EventRows> {
-            let ids = loads::required_strings(loads::column(batch, id)?, id)?;
-            let names = loads::required_strings(loads::column(batch, name)?, name)?;
+            let ids = loads::required_utf8(loads::column(batch, id)?, id)?;
+            let names = loads::required_utf8(loads::column(batch, name)?, name)?;
             let times = loads::required_instants(loads::column(batch, time)?, time)?;
             let mut properties = Vec::new();
             for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
                 let key = field.name();
                 if key != id && key != name && key != time {
-                    properties.push((key.clone(), loads::values(array, key)?));
+                    properties.push((key.clone(), loads::property_values(array, key)?));
                 }
             }
-            Ok((ids, names, times, properties))
+            Ok(EventRows {
+                ids,
+                names,
+                times,
+                properties,
+            })
         };
-        let write = |audience: &mut segcore::Audience,
-                     (ids, names, times, properties): &EventRows| {
-            for (r, id) in ids.iter().enumerate() {
-                let event = loads::event(&names[r], times[r], r, properties);
-                audience.track(id, event).map_err(|e| (e, r))?;
+        let write = |audience: &mut segcore::Audience, rows: &EventRows| {
+            let ids = loads::strs(&rows.ids);
+            let names = loads::strs(&rows.names);
+            let strings: Vec<Vec<Option<&str>>> = rows
+                .properties
+                .iter()
+                .map(|(_, p)| match p {
+                    PropertyValues::Strings(a) => loads::optional_strs(a),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let n = ids.len();
+            let mut start = 0;
+            while start < n {
+                // Up to the next row with a value no event property can hold: that row goes
+                // through `track`, which refuses it with its reason.
+                let stop = rows
+                    .properties
+                    .iter()
+                    .filter_map(|(_, p)| match p {
+                        PropertyValues::Other(v) => v[start..]
+                            .iter()
+                            .position(Option::is_some)
+                            .map(|i| start + i),
+                        _ => None,
+                    })
+                    .min()
+                    .unwrap_or(n);
+                let properties: Vec<(&str, PropertyColumn<'_>)> = rows
+                    .properties
+                    .iter()
+                    .zip(&strings)
+                    .filter_map(|((key, p), s)| match p {
+                        PropertyValues::Numbers(v) => {
+                            Some((key.as_str(), PropertyColumn::Numbers(&v[start..stop])))
+                        }
+                        PropertyValues::Strings(_) => {
+                            Some((key.as_str(), PropertyColumn::Strings(&s[start..stop])))
+                        }
+                        PropertyValues::Other(_) => None,
+                    })
+                    .collect();
+                let columns = EventColumns {
+                    ids: &ids[start..stop],
+                    names: &names[start..stop],
+                    times: &rows.times[start..stop],
+                    properties: &properties,
+                };
+                audience
+                    .load_events(&columns)
+                    .map_err(|e| (e.error, start + e.row))?;
+                if stop < n {
+                    let event = loads::event_of_row(rows, &names, &strings, stop);
+                    audience.track(ids[stop], event).map_err(|e| (e, stop))?;
+                }
+                start = stop + 1;
             }
-            Ok(ids.len())
+            Ok(n)
         };
         self.load(py, table, progress, prepare, write)
     }

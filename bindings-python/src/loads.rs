@@ -29,8 +29,25 @@ pub(crate) type Columns = Vec<(String, Vec<Option<Value>>)>;
 /// A batch of profiles: ids, tag lists (if a tags column was named), attribute columns.
 pub(crate) type ProfileRows = (Vec<String>, Option<Vec<Option<Value>>>, Columns);
 
-/// A batch of events: ids, names, times, property columns.
-pub(crate) type EventRows = (Vec<String>, Vec<String>, Vec<Timestamp>, Columns);
+/// A batch of events: ids and names (as Arrow string arrays, read in place), times, and the
+/// property columns.
+pub(crate) struct EventRows {
+    pub ids: ArrayRef,
+    pub names: ArrayRef,
+    pub times: Vec<Timestamp>,
+    pub properties: Vec<(String, PropertyValues)>,
+}
+
+/// One property column of an events table, as the core's bulk load takes it.
+pub(crate) enum PropertyValues {
+    /// Numbers; nulls and NaN are no value.
+    Numbers(Vec<Option<f64>>),
+    /// Strings, read in place from the Arrow array.
+    Strings(ArrayRef),
+    /// Anything else (booleans, times, lists): no event property can hold it, so the first
+    /// row with a value is refused by the core, with the reason `track` gives.
+    Other(Vec<Option<Value>>),
+}
 
 /// The rows of a table, batch by batch.
 pub(crate) fn stream(table: &Bound<'_, PyAny>) -> PyResult<ArrowArrayStreamReader> {
@@ -185,6 +202,58 @@ pub(crate) fn values(array: &ArrayRef, name: &str) -> PyResult<Vec<Option<Value>
     Ok(out)
 }
 
+/// A property column of an events table (see [`PropertyValues`]).
+pub(crate) fn property_values(array: &ArrayRef, name: &str) -> PyResult<PropertyValues> {
+    let numeric = array.data_type().is_numeric();
+    let stringy = matches!(
+        array.data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _)
+    );
+    if numeric {
+        let floats = cast(array, &DataType::Float64, name)?;
+        let a = floats.as_primitive::<Float64Type>();
+        return Ok(PropertyValues::Numbers(
+            (0..a.len())
+                .map(|i| {
+                    let x = a.value(i);
+                    (a.is_valid(i) && !x.is_nan()).then_some(x)
+                })
+                .collect(),
+        ));
+    }
+    if stringy {
+        if let Ok(strings) = cast(array, &DataType::Utf8, name) {
+            return Ok(PropertyValues::Strings(strings));
+        }
+    }
+    Ok(PropertyValues::Other(values(array, name)?))
+}
+
+/// The non-null strings of a Utf8 array, borrowed in place; `None` for nulls.
+pub(crate) fn optional_strs(array: &ArrayRef) -> Vec<Option<&str>> {
+    let a = array.as_string::<i32>();
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i)))
+        .collect()
+}
+
+/// The strings of a Utf8 array without nulls (checked by [`required_utf8`]), borrowed in place.
+pub(crate) fn strs(array: &ArrayRef) -> Vec<&str> {
+    let a = array.as_string::<i32>();
+    (0..a.len()).map(|i| a.value(i)).collect()
+}
+
+/// A column of ids or names as a Utf8 array (numbers are written in decimal); nulls are refused.
+pub(crate) fn required_utf8(array: &ArrayRef, name: &str) -> PyResult<ArrayRef> {
+    let strings = cast(array, &DataType::Utf8, name)?;
+    if let Some(i) = (0..strings.len()).find(|&i| strings.is_null(i)) {
+        return Err(PyValueError::new_err(format!(
+            "column `{name}` is null in row {i}"
+        )));
+    }
+    Ok(strings)
+}
+
 /// A column of ids or names as strings (numbers are written in decimal); nulls are refused.
 pub(crate) fn required_strings(array: &ArrayRef, name: &str) -> PyResult<Vec<String>> {
     let strings = cast(array, &DataType::Utf8, name)?;
@@ -231,17 +300,22 @@ pub(crate) fn row_error(py: Python<'_>, e: segcore::Error, row: usize) -> PyErr 
     err
 }
 
-/// An event from a row: numeric columns become values, the rest properties.
-pub(crate) fn event(
-    name: &str,
-    at: Timestamp,
+/// Row `row` of an events batch as an event, every property column included.
+pub(crate) fn event_of_row(
+    rows: &EventRows,
+    names: &[&str],
+    strings: &[Vec<Option<&str>>],
     row: usize,
-    columns: &[(String, Vec<Option<Value>>)],
 ) -> Event {
-    let mut event = Event::new(name, at);
-    for (key, column) in columns {
-        if let Some(v) = &column[row] {
-            event = event.property(key.clone(), v.clone());
+    let mut event = Event::new(names[row], rows.times[row]);
+    for ((key, values), strings) in rows.properties.iter().zip(strings) {
+        let value = match values {
+            PropertyValues::Numbers(v) => v[row].map(Value::Number),
+            PropertyValues::Strings(_) => strings[row].map(Value::from),
+            PropertyValues::Other(v) => v[row].clone(),
+        };
+        if let Some(value) = value {
+            event = event.property(key.clone(), value);
         }
     }
     event

@@ -144,3 +144,48 @@ def test_bad_tables_give_clear_errors() -> None:
     assert "y" in a and "z" not in a
     with pytest.raises(ValueError, match="not an instant"):
         a.load_events(pa.table({"id": ["x"], "name": ["e"], "time": ["yesterday"]}))
+
+
+def test_events_in_any_order_load_as_tracked_one_by_one() -> None:
+    import random
+
+    rng = random.Random(3)
+    rows = 600
+    ids = [f"p{rng.randrange(20)}" for _ in range(rows)]
+    # Three years, many ties, no order.
+    secs = [1_700_000_000 + rng.randrange(1_000) * 94_000 for _ in range(rows)]
+    amounts = [float(rng.randrange(1, 500)) if rng.random() < 0.7 else None for _ in range(rows)]
+    skus = [rng.choice(["A", "B", None]) for _ in range(rows)]
+    table = pa.table(
+        {
+            "id": ids,
+            "name": ["purchase"] * rows,
+            "time": pa.array([s * 1000 for s in secs], pa.timestamp("ms", tz="UTC")),
+            "amount": amounts,
+            "sku": pa.array(skus).dictionary_encode(),
+        }
+    )
+    bulk = segcore.Audience()
+    assert bulk.load_events(table.to_reader(max_chunksize=128)) == rows
+    hand = segcore.Audience()
+    for i in range(rows):
+        hand.track(
+            ids[i],
+            "purchase",
+            dt.datetime.fromtimestamp(secs[i], UTC),
+            values={} if amounts[i] is None else {"amount": amounts[i]},
+            properties={} if skus[i] is None else {"sku": skus[i]},
+        )
+    for id in set(ids):
+        assert bulk.profile(id) == hand.profile(id), id
+
+
+def test_a_property_no_event_can_hold_stops_the_load_at_its_row() -> None:
+    a = segcore.Audience()
+    table = pa.table(
+        {"id": ["x", "y", "z"], "name": ["e"] * 3, "time": [1.0, 2.0, 3.0], "ok": [None, True, None]}
+    )
+    with pytest.raises(segcore.InvalidValueError, match="must be a string or a number") as bad:
+        a.load_events(table)
+    assert bad.value.row == 1
+    assert "x" in a and "y" not in a and "z" not in a

@@ -27,6 +27,7 @@
 mod audience;
 mod campaign;
 mod check;
+mod columns;
 mod contacts;
 mod csv_lines;
 mod identity;
@@ -37,6 +38,7 @@ mod values;
 
 pub use audience::Ingested;
 pub use campaign::{FIRST_TOUCH, LAST_TOUCH};
+pub use columns::{EventColumns, PropertyColumn, RowError};
 pub use contacts::{AttributeColumn, ConsentColumn, ContactMapping, PRESETS};
 pub use identity::MERGED_IDS;
 pub use message::MESSAGE_TYPES;

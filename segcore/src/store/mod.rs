@@ -395,23 +395,51 @@ impl Store {
             })
             .collect();
         props.sort_by_key(|(k, _)| *k);
-        let (numbers, strings) = split_props(props.iter().copied());
-        self.index
-            .add_event(name, event.at, slot, &numbers, &strings);
-        let old = first_and_last(&self.record_mut(slot).events(), name);
-        let at = event.at.as_nanosecond();
+        self.insert_resolved(slot, name, event.at, &props);
+    }
+
+    /// Records an event whose name and properties are interned: `props` sorted by key id,
+    /// each key once.
+    pub fn insert_resolved(
+        &mut self,
+        slot: u32,
+        name: u32,
+        at_time: Timestamp,
+        props: &[(u32, PropValue)],
+    ) {
+        let old = self.occurrence_span(slot, name);
+        let at = at_time.as_nanosecond();
         let new = old.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
         self.index.set_occurrence(name, slot, old, Some(new));
+        self.append_event(slot, name, at_time, props, old);
+    }
+
+    /// [`Store::insert_resolved`] but for the first/last occurrence sets, which the caller
+    /// moves (once for a run of a profile's events, in a bulk load). `before` is the span of
+    /// the profile's `name` events before the run; the run comes in time order.
+    pub fn append_event(
+        &mut self,
+        slot: u32,
+        name: u32,
+        at_time: Timestamp,
+        props: &[(u32, PropValue)],
+        before: Option<Span>,
+    ) {
+        let (numbers, strings) = split_props(props.iter().copied());
+        self.index
+            .add_event(name, at_time, slot, &numbers, &strings);
+        let at = at_time.as_nanosecond();
+        let old = before;
         let log = self.record_mut(slot).log.get_or_insert_with(Box::default);
         let stored = StoredEvent {
             name,
-            second: event.at.as_second(),
-            nanosecond: event.at.subsec_nanosecond(),
+            second: at_time.as_second(),
+            nanosecond: at_time.subsec_nanosecond(),
             props_start: u32::try_from(log.props.len())
                 .expect("fewer than 2^32 properties per profile"),
             props_len: u16::try_from(props.len()).expect("fewer than 2^16 properties per event"),
         };
-        for (key, value) in props {
+        for &(key, value) in props {
             push_compact(&mut log.props, StoredProp::new(key, value));
         }
         let pushed = log.push(stored);
@@ -432,6 +460,15 @@ impl Store {
         }
         if (late && logged <= REFRESH_AT_ONCE) || pushed == Pushed::MergedMost {
             self.refresh_totals(slot);
+        }
+    }
+
+    /// Moves `slot` in the first/last occurrence sets of each event name of `spans`, from its
+    /// span there before a run of [`Store::append_event`]s to its span now.
+    pub fn finish_run(&mut self, slot: u32, spans: &[(u32, Option<Span>)]) {
+        for &(name, before) in spans {
+            let now = self.occurrence_span(slot, name);
+            self.index.set_occurrence(name, slot, before, now);
         }
     }
 
