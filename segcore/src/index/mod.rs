@@ -427,53 +427,6 @@ impl Indexes {
         }
     }
 
-    /// The running aggregate of `slot`'s values of property `key` of `event`.
-    pub fn running(&self, event: u32, key: u32, slot: u32) -> Running {
-        self.totals
-            .get(&(event, key))
-            .map_or(Running::EMPTY, |t| t.get(slot))
-    }
-
-    /// Replaces the running aggregate of `slot`'s values of property `key` of `event`.
-    pub fn set_running(&mut self, event: u32, key: u32, slot: u32, running: Running) {
-        self.totals
-            .entry((event, key))
-            .or_default()
-            .set(slot, running);
-    }
-
-    /// Notes that `slot`'s running aggregate of property `key` of `event` no longer follows
-    /// time order.
-    pub fn mark_stale(&mut self, event: u32, key: u32, slot: u32) {
-        self.totals.entry((event, key)).or_default().stale.add(slot);
-    }
-
-    /// The (event, property) pairs whose running aggregate of `slot` is stale.
-    pub fn stale_totals(&self, slot: u32) -> Vec<(u32, u32)> {
-        self.totals
-            .iter()
-            .filter(|(_, t)| t.stale.contains(slot))
-            .map(|(pair, _)| *pair)
-            .collect()
-    }
-
-    /// Replaces a stale running aggregate with one added in time order.
-    pub fn refresh_running(&mut self, event: u32, key: u32, slot: u32, running: Running) {
-        self.totals
-            .entry((event, key))
-            .or_default()
-            .refresh(slot, running);
-    }
-
-    /// Forgets every running aggregate of `slot` (it is being erased).
-    pub fn forget_totals(&mut self, slot: u32) {
-        for totals in self.totals.values_mut() {
-            if (slot as usize) < totals.len() {
-                totals.refresh(slot, Running::EMPTY);
-            }
-        }
-    }
-
     /// Records that `slot`'s position moved from `old` to `new` (`None`: it has none).
     pub fn set_position(&mut self, slot: u32, old: Option<(f64, f64)>, new: Option<(f64, f64)>) {
         self.grid.update(slot, old, new);
