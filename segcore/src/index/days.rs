@@ -58,8 +58,19 @@ impl DayBucket {
         numbers: &[(u32, f64)],
         strings: &[(u32, u32)],
     ) {
-        let before = self.slots.len();
         self.members.add(slot);
+        self.push_row(slot, offset, numbers, strings);
+    }
+
+    /// Appends a row without adding `slot` to the members (a bulk load adds them as a set).
+    pub(super) fn push_row(
+        &mut self,
+        slot: u32,
+        offset: u64,
+        numbers: &[(u32, f64)],
+        strings: &[(u32, u32)],
+    ) {
+        let before = self.slots.len();
         self.slots.push(slot);
         self.offsets.push(offset);
         append(&mut self.numbers, before, numbers, f64::NAN);

@@ -13,11 +13,13 @@ use crate::value::Value;
 mod days;
 mod grid;
 mod occurrences;
+mod pending;
 mod totals;
 
 pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
 pub(crate) use grid::{coarse_of, Cell, Grid, Located, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};
+pub(crate) use pending::PendingSets;
 pub(crate) use totals::{Running, Totals};
 
 /// A set of slots.
@@ -394,6 +396,28 @@ impl Indexes {
             .entry(day_of(ns))
             .or_default()
             .insert(slot, offset_in_day(ns), numbers, strings);
+    }
+
+    /// [`Indexes::add_event`] in a bulk load: the row goes into its day bucket now, the
+    /// member-set changes into `pending`.
+    pub fn add_event_row(
+        &mut self,
+        event: u32,
+        at: jiff::Timestamp,
+        slot: u32,
+        numbers: &[(u32, f64)],
+        strings: &[(u32, u32)],
+        pending: &mut PendingSets,
+    ) {
+        let ns = at.as_nanosecond();
+        let day = day_of(ns);
+        pending.event(event, day, slot, strings);
+        self.event_days
+            .entry(event)
+            .or_default()
+            .entry(day)
+            .or_default()
+            .push_row(slot, offset_in_day(ns), numbers, strings);
     }
 
     /// Forgets that `slot` did `event` at `at` (it is being erased).

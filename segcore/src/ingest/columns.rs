@@ -8,7 +8,7 @@ use smallvec::SmallVec;
 
 use crate::audience::{Audience, MAX_EVENT_PROPERTIES};
 use crate::error::Error;
-use crate::index::Span;
+use crate::index::{PendingSets, Span};
 use crate::limits::check_instant;
 use crate::profile::Event;
 use crate::schema::check_name;
@@ -271,12 +271,13 @@ impl Audience {
         // its first/last occurrence sets move once per run, not once per event.
         let mut run: Option<u32> = None;
         let mut spans: SmallVec<[(u32, Option<Span>); 4]> = SmallVec::new();
+        let mut pending = PendingSets::default();
         for &row in &order {
             let row = row as usize;
             let slot = slots[row];
             if run != Some(slot) {
                 if let Some(done) = run {
-                    self.store.finish_run(done, &spans);
+                    self.store.finish_run(done, &spans, &mut pending);
                 }
                 (run, spans) = (Some(slot), SmallVec::new());
             }
@@ -306,12 +307,19 @@ impl Audience {
                     props.push((key, value));
                 }
             }
-            self.store
-                .append_event(slot, name_id, columns.times[row], &props, before);
+            self.store.append_event(
+                slot,
+                name_id,
+                columns.times[row],
+                &props,
+                before,
+                Some(&mut pending),
+            );
         }
         if let Some(done) = run {
-            self.store.finish_run(done, &spans);
+            self.store.finish_run(done, &spans, &mut pending);
         }
+        pending.apply(&mut self.store.index);
     }
 
     /// The slot of each id, creating the profiles that are new (a run of equal ids is looked

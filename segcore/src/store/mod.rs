@@ -12,7 +12,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::column::{AttrRef, ColumnRef, Columns};
 use crate::geo;
-use crate::index::{Indexes, Span, NO_STRING};
+use crate::index::{Indexes, PendingSets, Span, NO_STRING};
 use crate::profile::{Consent, Event, Profile};
 use crate::value::Value;
 
@@ -411,12 +411,13 @@ impl Store {
         let at = at_time.as_nanosecond();
         let new = old.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
         self.index.set_occurrence(name, slot, old, Some(new));
-        self.append_event(slot, name, at_time, props, old);
+        self.append_event(slot, name, at_time, props, old, None);
     }
 
     /// [`Store::insert_resolved`] but for the first/last occurrence sets, which the caller
     /// moves (once for a run of a profile's events, in a bulk load). `before` is the span of
-    /// the profile's `name` events before the run; the run comes in time order.
+    /// the profile's `name` events before the run; the run comes in time order. With
+    /// `pending`, the member sets are left to it (a bulk load applies them at its end).
     pub fn append_event(
         &mut self,
         slot: u32,
@@ -424,10 +425,17 @@ impl Store {
         at_time: Timestamp,
         props: &[(u32, PropValue)],
         before: Option<Span>,
+        pending: Option<&mut PendingSets>,
     ) {
         let (numbers, strings) = split_props(props.iter().copied());
-        self.index
-            .add_event(name, at_time, slot, &numbers, &strings);
+        match pending {
+            Some(pending) => self
+                .index
+                .add_event_row(name, at_time, slot, &numbers, &strings, pending),
+            None => self
+                .index
+                .add_event(name, at_time, slot, &numbers, &strings),
+        }
         let at = at_time.as_nanosecond();
         let old = before;
         let log = self.record_mut(slot).log.get_or_insert_with(Box::default);
@@ -463,12 +471,11 @@ impl Store {
         }
     }
 
-    /// Moves `slot` in the first/last occurrence sets of each event name of `spans`, from its
-    /// span there before a run of [`Store::append_event`]s to its span now.
-    pub fn finish_run(&mut self, slot: u32, spans: &[(u32, Option<Span>)]) {
+    /// Notes in `pending` the move of `slot` in the first/last occurrence sets of each event
+    /// name of `spans`, from its span before a run of [`Store::append_event`]s to its span now.
+    pub fn finish_run(&self, slot: u32, spans: &[(u32, Option<Span>)], pending: &mut PendingSets) {
         for &(name, before) in spans {
-            let now = self.occurrence_span(slot, name);
-            self.index.set_occurrence(name, slot, before, now);
+            pending.occurrence(name, slot, before, self.occurrence_span(slot, name));
         }
     }
 
