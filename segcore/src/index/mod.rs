@@ -169,7 +169,10 @@ impl AttributeIndex {
         })
     }
 
-    fn add(&mut self, slot: u32, value: &Value) {
+    /// Adds `slot` with `value`. In the range-encoded sets it joins the set of its value and
+    /// those of greater values below `held_from`, from where it is still held (it is replacing
+    /// a greater value; `None`: it was held nowhere).
+    fn add(&mut self, slot: u32, value: &Value, held_from: Option<NumKey>) {
         self.present.add(slot);
         match (&mut self.values, value) {
             (Values::Strings(m), Value::String(s)) => {
@@ -207,8 +210,22 @@ impl AttributeIndex {
                         let below = cumulative.range(..key).next_back().map(|(_, s)| s.clone());
                         cumulative.insert(key, below.unwrap_or_default());
                     }
-                    for (_, set) in cumulative.range_mut(key..) {
-                        set.add(slot);
+                    match held_from {
+                        Some(held) if held > key => {
+                            for (_, set) in cumulative.range_mut(key..held) {
+                                set.add(slot);
+                            }
+                        }
+                        Some(_) => {
+                            if let Some(set) = cumulative.get_mut(&key) {
+                                set.add(slot);
+                            }
+                        }
+                        None => {
+                            for (_, set) in cumulative.range_mut(key..) {
+                                set.add(slot);
+                            }
+                        }
                     }
                 }
             }
@@ -230,15 +247,28 @@ impl AttributeIndex {
         }
     }
 
-    fn remove(&mut self, slot: u32, value: &Value) {
+    /// Removes `slot`'s `value`. In the range-encoded sets it leaves those of its value and
+    /// greater ones below `kept_from`, from where it stays (it is taking a greater value;
+    /// `None`: it leaves them all).
+    fn remove(&mut self, slot: u32, value: &Value, kept_from: Option<NumKey>) {
         self.present.remove(slot);
         match (&mut self.values, value) {
             (Values::Strings(m), Value::String(s)) => remove_from(m, s, slot),
             (Values::Numbers(m), Value::Number(x)) => {
                 let key = NumKey::new(*x);
                 if let Some(cumulative) = &mut self.at_most {
-                    for (_, set) in cumulative.range_mut(key..) {
-                        set.remove(slot);
+                    match kept_from {
+                        Some(kept) if kept > key => {
+                            for (_, set) in cumulative.range_mut(key..kept) {
+                                set.remove(slot);
+                            }
+                        }
+                        Some(_) => {}
+                        None => {
+                            for (_, set) in cumulative.range_mut(key..) {
+                                set.remove(slot);
+                            }
+                        }
                     }
                 }
                 if let Some(buckets) = &mut self.coarse {
@@ -324,9 +354,17 @@ impl Indexes {
         old: Option<&Value>,
         new: Option<&Value>,
     ) {
+        // A number replacing a number: the range-encoded sets from the greater of the two up
+        // hold the slot before and after, so only those between them change.
+        let unchanged_from = match (old, new) {
+            (Some(Value::Number(a)), Some(Value::Number(b))) => {
+                Some(NumKey::new(*a).max(NumKey::new(*b)))
+            }
+            _ => None,
+        };
         if let Some(old) = old {
             if let Some(index) = self.attributes.get_mut(name) {
-                index.remove(slot, old);
+                index.remove(slot, old, unchanged_from);
             }
         }
         if let Some(new) = new {
@@ -339,7 +377,7 @@ impl Indexes {
                     };
                     AttributeIndex::new(new, limit)
                 })
-                .add(slot, new);
+                .add(slot, new, unchanged_from);
         }
     }
 
@@ -535,6 +573,34 @@ mod tests {
         let view: Vec<(f64, Vec<u32>)> =
             cumulative.iter().map(|(k, s)| (k.0, s.to_vec())).collect();
         assert_eq!(view, [(30.0, vec![1, 4]), (35.0, vec![1, 2, 4])]);
+    }
+
+    /// Replacing numbers touches only the range-encoded sets between the old value and the new
+    /// one; whatever the sequence, each set holds exactly the slots at or below its value.
+    #[test]
+    fn range_encoding_stays_exact_under_any_replacements() {
+        let mut rng = fastrand::Rng::with_seed(4);
+        let mut ix = Indexes::default();
+        let mut held: Vec<Option<f64>> = vec![None; 40];
+        for _ in 0..3_000 {
+            let slot = rng.usize(0..held.len());
+            let new = (rng.u32(0..10) > 0).then(|| f64::from(rng.u32(0..30)) - 10.0);
+            let (old, new_value) = (held[slot].map(Value::from), new.map(Value::from));
+            ix.set_attribute("n", slot as u32, old.as_ref(), new_value.as_ref());
+            held[slot] = new;
+            let cumulative = ix.attributes["n"].at_most.as_ref().unwrap();
+            let mut distinct: Vec<f64> = held.iter().flatten().copied().collect();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            let keys: Vec<f64> = cumulative.keys().map(|k| k.0).collect();
+            assert_eq!(keys, distinct);
+            for (key, set) in cumulative {
+                let want: Vec<u32> = (0..held.len() as u32)
+                    .filter(|&s| held[s as usize].is_some_and(|v| v <= key.0))
+                    .collect();
+                assert_eq!(set.to_vec(), want, "at most {}", key.0);
+            }
+        }
     }
 
     #[test]
