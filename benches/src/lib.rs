@@ -4,6 +4,8 @@
 
 mod catalog;
 
+pub mod honest;
+
 pub use catalog::{attribute_catalog, realistic_catalog, scoped_catalog, stores_for};
 use segcore::sample::{ProfileDetail, SampleShop};
 

@@ -443,7 +443,6 @@ impl Accumulator {
 
     /// An accumulator that has taken `n` values adding up to `sum`, the best of which (the
     /// least for min, the greatest for max) is `best`.
-    #[cfg(test)]
     pub(crate) fn from_parts(func: AggFunc, sum: f64, n: u64, best: Option<f64>) -> Self {
         Accumulator { func, sum, n, best }
     }

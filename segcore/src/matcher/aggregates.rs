@@ -1,18 +1,17 @@
 //! `sum/avg/min/max(e.v [in <window>]) <test>`: the values in the window's day buckets,
 //! accumulated per profile of the input in time order and tested.
 
-use std::collections::HashMap;
-
 use super::filters::RowFilter;
 use super::occurrences::few_beside;
 use crate::explain::{Method, PlanStep};
-use crate::index::{Bitmap, DayBucket};
+use crate::index::{day_of, Bitmap, DayBucket};
 use crate::language::{AggFunc, Filter, Interval, Predicate, Test, Which};
 use crate::reference::Accumulator;
 
 use super::days::rows_in;
 use super::dense::Words;
 use super::plan::step;
+use super::slot_tallies::SlotTallies;
 use super::Matcher;
 
 /// The same for aggregates, whose scan visits properties too and whose tally skips rows
@@ -22,65 +21,12 @@ pub(super) const ROWS_PER_AGGREGATE_CANDIDATE: u64 = 256;
 /// What testing one profile by the reference costs, in tally rows.
 const SPILL_COST_IN_ROWS: u64 = 200;
 
-/// One profile's aggregate so far, and whether its values came in time order.
-#[derive(Clone, Copy)]
-pub(super) struct SlotTally {
-    accumulator: Accumulator,
-    last: (usize, u64),
-    in_time_order: bool,
-}
-
-impl SlotTally {
-    pub(super) fn new(func: AggFunc) -> SlotTally {
-        SlotTally {
-            accumulator: Accumulator::new(func),
-            last: (0, 0),
-            in_time_order: true,
-        }
-    }
-
-    /// Adds a value from the `day`-th bucket of the window (in day order) at `offset`.
-    pub(super) fn add(&mut self, day: usize, offset: u64, x: f64) {
-        self.in_time_order &= (day, offset) >= self.last;
-        self.last = (day, offset);
-        self.accumulator.add(x);
-    }
-}
-
 /// An aggregate condition, resolved: the function, the property's key id (`None`: no event
 /// ever had it) and the test.
 pub(super) struct Aggregate<'p> {
     pub(super) func: AggFunc,
     pub(super) key: Option<u32>,
     pub(super) test: &'p Test,
-}
-
-/// Slots are dense small integers: one multiplication spreads them well enough for a map, at
-/// a fraction of the default hasher's cost.
-#[derive(Default, Clone, Copy)]
-pub(super) struct BuildSlotHasher;
-
-pub(super) struct SlotHasher(u64);
-
-impl std::hash::BuildHasher for BuildSlotHasher {
-    type Hasher = SlotHasher;
-    fn build_hasher(&self) -> SlotHasher {
-        SlotHasher(0)
-    }
-}
-
-impl std::hash::Hasher for SlotHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 impl<'a> Matcher<'a> {
@@ -102,8 +48,15 @@ impl<'a> Matcher<'a> {
         input: &Bitmap,
     ) -> (Bitmap, PlanStep) {
         let wanted = Words::of(input, self.audience.store.slot_bound());
-        let mut tallies: HashMap<u32, SlotTally, BuildSlotHasher> =
-            HashMap::with_hasher(BuildSlotHasher);
+        let slot_bound = self.audience.store.slot_bound();
+        let days = whole.len() + part.len();
+        let rows = rows_in(whole, part);
+        let mut tallies = SlotTallies::new(
+            aggregate.func,
+            input.cardinality().min(rows),
+            slot_bound,
+            days,
+        );
         let mut filter = RowFilter::new(&self.audience.store, filter);
         if let (Some(key), Some(w)) = (aggregate.key, w) {
             // In day order: the window's first day if it is covered in part, the whole days,
@@ -130,27 +83,23 @@ impl<'a> Matcher<'a> {
                     {
                         continue;
                     }
-                    let offset = bucket.offsets[row];
-                    tallies
-                        .entry(slot)
-                        .or_insert_with(|| SlotTally::new(aggregate.func))
-                        .add(day, offset, x);
+                    tallies.add(slot, day, bucket.offsets[row], x);
                 }
             }
         }
-        let passes = |acc: Accumulator| self.reference.number_test(aggregate.test, acc.result());
+        let check = self.reference.number_check(aggregate.test);
+        let passes = |acc: Accumulator| self.reference.check_number(&check, acc.result());
         let empty_passes = passes(Accumulator::new(aggregate.func));
         let exceptions: Vec<u32> = tallies
             .iter()
-            .filter(|(&slot, tally)| {
-                let matched = if tally.in_time_order {
-                    passes(tally.accumulator)
-                } else {
-                    self.reference.matches(p, slot)
+            .filter(|(slot, tally)| {
+                let matched = match tally.in_time_order() {
+                    Some(accumulator) => passes(accumulator),
+                    None => self.reference.matches(p, *slot),
                 };
                 matched != empty_passes
             })
-            .map(|(slot, _)| *slot)
+            .map(|(slot, _)| slot)
             .collect();
         let out = from_exceptions(exceptions, empty_passes, input);
         let s = step(
@@ -183,6 +132,17 @@ impl<'a> Matcher<'a> {
         let totals = self.index().totals.get(&(id, aggregate.key?))?;
         let occurrences = self.index().occurrences.get(&id)?;
         if few_beside(input, occurrences) {
+            return None;
+        }
+        // The profiles whose first event is on a day before the window's: all of them would be
+        // handed to the reference. When they alone cost more than a tally (history longer
+        // than the window, as in any real shop), say so before building any set.
+        let first_before: u64 = occurrences
+            .first
+            .range(..day_of(w.start))
+            .map(|(_, set)| set.cardinality())
+            .sum();
+        if first_before.saturating_mul(SPILL_COST_IN_ROWS) > rows {
             return None;
         }
         let now = self.reference.now_ns();

@@ -26,6 +26,7 @@ mod occurrences;
 mod plan;
 mod scan;
 mod sets;
+mod slot_tallies;
 #[cfg(test)]
 mod tests;
 mod times;

@@ -1,0 +1,100 @@
+//! Honest event data for the benchmarks, the shape of `benches/peers/events.py`: profiles with
+//! a log-normal number of events (σ = 1.5, capped at 1000× the mean), three years of history
+//! (longer than every window asked about), 30% purchases with an integer amount, rows in
+//! random order.
+
+use jiff::Timestamp;
+use segcore::ingest::{EventColumns, PropertyColumn};
+use segcore::Audience;
+
+/// The instant the data ends at: 2026-11-01T12:00:00Z.
+pub const NOW_SECOND: i64 = 1_793_534_400;
+
+/// Days of history.
+pub const HISTORY_DAYS: i64 = 3 * 365;
+
+/// Events as columns, one row an event, in random order.
+pub struct HonestEvents {
+    /// Profile ids, `c00000000` on.
+    pub ids: Vec<String>,
+    /// Each row's profile (an index into `ids`).
+    pub owner: Vec<u32>,
+    /// Each row's time.
+    pub times: Vec<Timestamp>,
+    /// Whether each row is a purchase (else a page view).
+    pub purchase: Vec<bool>,
+    /// Each purchase's amount.
+    pub amounts: Vec<Option<f64>>,
+}
+
+impl HonestEvents {
+    /// `profiles` profiles with `mean` events each on average, seeded.
+    pub fn generate(profiles: usize, mean: f64, seed: u64) -> HonestEvents {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let ids: Vec<String> = (0..profiles).map(|i| format!("c{i:08}")).collect();
+        let mut owner: Vec<u32> = Vec::new();
+        for p in 0..profiles {
+            let (u, v) = (1.0 - rng.f64(), rng.f64());
+            let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+            let n = (mean * (1.5 * z - 1.125).exp().min(1000.0)).round() as usize;
+            owner.extend(std::iter::repeat_n(p as u32, n));
+        }
+        rng.shuffle(&mut owner);
+        let n = owner.len();
+        let times = (0..n)
+            .map(|_| {
+                Timestamp::from_second(NOW_SECOND - rng.i64(0..HISTORY_DAYS * 86_400))
+                    .expect("in range")
+            })
+            .collect();
+        let purchase: Vec<bool> = (0..n).map(|_| rng.f64() < 0.3).collect();
+        let amounts = purchase
+            .iter()
+            .map(|&p| p.then(|| (10.0 + rng.f64() * rng.f64() * 490.0).round()))
+            .collect();
+        HonestEvents {
+            ids,
+            owner,
+            times,
+            purchase,
+            amounts,
+        }
+    }
+
+    /// The number of events.
+    pub fn len(&self) -> usize {
+        self.owner.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.owner.is_empty()
+    }
+
+    /// Loads the events into `audience` through `load_events`, in batches of `batch` rows
+    /// (as the Python path sends record batches).
+    pub fn load_into(&self, audience: &mut Audience, batch: usize) {
+        let ids: Vec<&str> = self
+            .owner
+            .iter()
+            .map(|&p| self.ids[p as usize].as_str())
+            .collect();
+        let names: Vec<&str> = self
+            .purchase
+            .iter()
+            .map(|&p| if p { "purchase" } else { "page_view" })
+            .collect();
+        for from in (0..self.len()).step_by(batch.max(1)) {
+            let to = (from + batch).min(self.len());
+            let properties = [("amount", PropertyColumn::Numbers(&self.amounts[from..to]))];
+            audience
+                .load_events(&EventColumns {
+                    ids: &ids[from..to],
+                    names: &names[from..to],
+                    times: &self.times[from..to],
+                    properties: &properties,
+                })
+                .expect("valid rows");
+        }
+    }
+}
