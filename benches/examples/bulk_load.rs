@@ -10,16 +10,10 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use segcore::Audience;
-use segcore_benches::honest::{HonestEvents, NOW_SECOND};
+use segcore_benches::honest::{sizes_from_args, HonestEvents, NOW_SECOND};
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let profiles: usize = args
-        .next()
-        .map_or(1_000_000, |a| a.parse().expect("profiles"));
-    let mean: f64 = args
-        .next()
-        .map_or(10.0, |a| a.parse().expect("mean events"));
+    let (profiles, mean) = sizes_from_args();
     let events = HonestEvents::generate(profiles, mean, 42);
     let n = events.len();
     println!("{profiles} profiles, {n} events, random order");

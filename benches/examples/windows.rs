@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use segcore::Audience;
-use segcore_benches::honest::{HonestEvents, NOW_SECOND};
+use segcore_benches::honest::{sizes_from_args, HonestEvents, NOW_SECOND};
 use segcore_benches::quantile;
 
 const DAY_MS: i64 = 86_400_000;
@@ -150,13 +150,7 @@ fn timed(mut f: impl FnMut() -> usize) -> (usize, f64) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let profiles: usize = args
-        .next()
-        .map_or(1_000_000, |a| a.parse().expect("profiles"));
-    let mean: f64 = args
-        .next()
-        .map_or(10.0, |a| a.parse().expect("mean events"));
+    let (profiles, mean) = sizes_from_args();
     let events = HonestEvents::generate(profiles, mean, 42);
     let purchases = Purchases::of(&events);
     let mut audience = Audience::new();

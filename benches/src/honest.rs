@@ -13,6 +13,19 @@ pub const NOW_SECOND: i64 = 1_793_534_400;
 /// Days of history.
 pub const HISTORY_DAYS: i64 = 3 * 365;
 
+/// The sizes a benchmark was asked for: `[profiles] [mean events per profile]` on its
+/// command line, 1,000,000 and 10 by default.
+pub fn sizes_from_args() -> (usize, f64) {
+    let mut args = std::env::args().skip(1);
+    let profiles = args
+        .next()
+        .map_or(1_000_000, |a| a.parse().expect("profiles"));
+    let mean = args
+        .next()
+        .map_or(10.0, |a| a.parse().expect("mean events"));
+    (profiles, mean)
+}
+
 /// Events as columns, one row an event, in random order.
 pub struct HonestEvents {
     /// Profile ids, `c00000000` on.

@@ -428,12 +428,17 @@ impl Indexes {
                 .add(slot);
         }
         let ns = at.as_nanosecond();
+        self.day_bucket(event, day_of(ns))
+            .insert(slot, offset_in_day(ns), numbers, strings);
+    }
+
+    /// The bucket of `event` on `day`, created empty if there is none.
+    pub(crate) fn day_bucket(&mut self, event: u32, day: i64) -> &mut DayBucket {
         self.event_days
             .entry(event)
             .or_default()
-            .entry(day_of(ns))
+            .entry(day)
             .or_default()
-            .insert(slot, offset_in_day(ns), numbers, strings);
     }
 
     /// [`Indexes::add_event`] in a bulk load: the row goes into its day bucket now, the
@@ -450,11 +455,7 @@ impl Indexes {
         let ns = at.as_nanosecond();
         let day = day_of(ns);
         pending.event(event, day, slot, strings);
-        self.event_days
-            .entry(event)
-            .or_default()
-            .entry(day)
-            .or_default()
+        self.day_bucket(event, day)
             .push_row(slot, offset_in_day(ns), numbers, strings);
     }
 

@@ -65,14 +65,7 @@ impl PendingSets {
         let mut did: HashMap<u32, Vec<Bitmap>> = HashMap::new();
         for ((event, day), slots) in self.days {
             let set = set_of(slots);
-            indexes
-                .event_days
-                .entry(event)
-                .or_default()
-                .entry(day)
-                .or_default()
-                .members
-                .or_inplace(&set);
+            indexes.day_bucket(event, day).members.or_inplace(&set);
             did.entry(event).or_default().push(set);
         }
         for (event, sets) in did {

@@ -437,7 +437,6 @@ impl Store {
                 .add_event(name, at_time, slot, &numbers, &strings),
         }
         let at = at_time.as_nanosecond();
-        let old = before;
         let log = self.record_mut(slot).log.get_or_insert_with(Box::default);
         let stored = StoredEvent {
             name,
@@ -457,7 +456,7 @@ impl Store {
         // for a short log, and for a long one when a merge next rewrites most of it (until
         // then the matcher asks the reference about the profile), so that a long history
         // arriving out of order costs O(n log n), not O(n²).
-        let late = old.is_some_and(|(_, last)| at < last);
+        let late = before.is_some_and(|(_, last)| at < last);
         for &(key, x) in &numbers {
             let mut running = self.index.running(name, key, slot);
             running.add(x);
