@@ -50,6 +50,30 @@ fn append<T: Copy>(
     }
 }
 
+/// Appends a block of `added` rows to the columns: the block's columns extend theirs (a new key
+/// gets a column, `missing` for the rows before), the others get `missing`.
+fn extend_columns<T: Copy>(
+    columns: &mut Vec<(u32, Vec<T>)>,
+    before: usize,
+    added: usize,
+    block: Vec<(u32, Vec<T>)>,
+    missing: T,
+) {
+    for (key, values) in block {
+        match columns.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, column)) => column.extend_from_slice(&values),
+            None => {
+                let mut column = vec![missing; before];
+                column.extend_from_slice(&values);
+                columns.push((key, column));
+            }
+        }
+    }
+    for (_, column) in columns {
+        column.resize(before + added, missing);
+    }
+}
+
 impl DayBucket {
     pub(super) fn insert(
         &mut self,
@@ -62,14 +86,24 @@ impl DayBucket {
         self.push_row(slot, offset, numbers, strings);
     }
 
-    /// Appends a row without adding `slot` to the members (a bulk load adds them as a set).
-    pub(super) fn push_row(
+    /// Appends a block of rows (a bulk load's rows of this day), without adding their slots to
+    /// the members (the caller adds them as a set). Each column given holds a value or the
+    /// missing marker for every row of the block; a column not given is missing in all.
+    pub(super) fn append_block(
         &mut self,
-        slot: u32,
-        offset: u64,
-        numbers: &[(u32, f64)],
-        strings: &[(u32, u32)],
+        slots: &[u32],
+        offsets: &[u64],
+        numbers: Vec<(u32, Vec<f64>)>,
+        strings: Vec<(u32, Vec<u32>)>,
     ) {
+        let before = self.slots.len();
+        self.slots.extend_from_slice(slots);
+        self.offsets.extend_from_slice(offsets);
+        extend_columns(&mut self.numbers, before, slots.len(), numbers, f64::NAN);
+        extend_columns(&mut self.strings, before, slots.len(), strings, NO_STRING);
+    }
+
+    fn push_row(&mut self, slot: u32, offset: u64, numbers: &[(u32, f64)], strings: &[(u32, u32)]) {
         let before = self.slots.len();
         self.slots.push(slot);
         self.offsets.push(offset);

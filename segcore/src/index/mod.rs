@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::value::Value;
 
 mod attributes;
+mod day_rows;
 mod days;
 mod grid;
 mod occurrences;
@@ -18,6 +19,7 @@ mod totals;
 #[cfg(test)]
 pub(crate) use attributes::RANGE_ENCODE_LIMIT;
 pub(crate) use attributes::{at_most, bucket, AttributeIndex, NumKey, Values, VALUE_LIMIT};
+pub(crate) use day_rows::{scatter, LoadedRows};
 pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
 pub(crate) use grid::{coarse_of, Cell, Grid, Located, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};
@@ -146,24 +148,6 @@ impl Indexes {
             .or_default()
             .entry(day)
             .or_default()
-    }
-
-    /// [`Indexes::add_event`] in a bulk load: the row goes into its day bucket now, the
-    /// member-set changes into `pending`.
-    pub fn add_event_row(
-        &mut self,
-        event: u32,
-        at: jiff::Timestamp,
-        slot: u32,
-        numbers: &[(u32, f64)],
-        strings: &[(u32, u32)],
-        pending: &mut PendingSets,
-    ) {
-        let ns = at.as_nanosecond();
-        let day = day_of(ns);
-        pending.event(event, day, slot, strings);
-        self.day_bucket(event, day)
-            .push_row(slot, offset_in_day(ns), numbers, strings);
     }
 
     /// Forgets that `slot` did `event` at `at` (it is being erased).

@@ -6,14 +6,13 @@ use hashbrown::HashMap;
 
 use super::{day_of, Bitmap, Indexes, Span};
 
-/// Slots to add to the event sets, the string-value sets and the day buckets' member sets,
-/// and the first/last occurrence moves, of one bulk load.
+/// Slots to add to the string-value sets, and the first/last occurrence moves, of one bulk
+/// load (the day buckets and the event sets take their slots a day at a time, in
+/// [`Indexes::append_day_rows`]).
 #[derive(Debug, Default)]
 pub(crate) struct PendingSets {
     /// (event, property key, string value) → slots.
     strings: HashMap<(u32, u32, u32), Vec<u32>>,
-    /// (event, UTC day) → slots active that day.
-    days: HashMap<(u32, i64), Vec<u32>>,
     /// (event, slot, span before, span after) for each run of a profile's events.
     occurrences: Vec<(u32, u32, Option<Span>, Option<Span>)>,
 }
@@ -33,12 +32,9 @@ fn set_of(mut slots: Vec<u32>) -> Bitmap {
 }
 
 impl PendingSets {
-    /// Notes that `slot` did `event` on `day`, with these string properties.
-    pub(crate) fn event(&mut self, event: u32, day: i64, slot: u32, strings: &[(u32, u32)]) {
-        push(self.days.entry((event, day)).or_default(), slot);
-        for &(key, value) in strings {
-            push(self.strings.entry((event, key, value)).or_default(), slot);
-        }
+    /// Notes that `slot` did `event` with string property `key` valued `value`.
+    pub(crate) fn string(&mut self, event: u32, key: u32, value: u32, slot: u32) {
+        push(self.strings.entry((event, key, value)).or_default(), slot);
     }
 
     /// Notes that `slot`'s first and last `event` moved from `before` to `after`.
@@ -52,7 +48,7 @@ impl PendingSets {
         self.occurrences.push((event, slot, before, after));
     }
 
-    /// Applies every change to `indexes`. The day buckets must hold their rows already.
+    /// Applies every change to `indexes`.
     pub(crate) fn apply(self, indexes: &mut Indexes) {
         for (key, slots) in self.strings {
             indexes
@@ -60,21 +56,6 @@ impl PendingSets {
                 .entry(key)
                 .or_default()
                 .or_inplace(&set_of(slots));
-        }
-        // Who did an event is everyone active on one of its days.
-        let mut did: HashMap<u32, Vec<Bitmap>> = HashMap::new();
-        for ((event, day), slots) in self.days {
-            let set = set_of(slots);
-            indexes.day_bucket(event, day).members.or_inplace(&set);
-            did.entry(event).or_default().push(set);
-        }
-        for (event, sets) in did {
-            let sets: Vec<&Bitmap> = sets.iter().collect();
-            indexes
-                .events
-                .entry(event)
-                .or_default()
-                .or_inplace(&Bitmap::fast_or(&sets));
         }
         apply_occurrences(self.occurrences, indexes);
     }

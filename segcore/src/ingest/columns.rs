@@ -4,15 +4,14 @@
 
 use hashbrown::HashMap;
 use jiff::Timestamp;
-use smallvec::SmallVec;
 
 use crate::audience::{Audience, MAX_EVENT_PROPERTIES};
 use crate::error::Error;
-use crate::index::{PendingSets, Span};
+use crate::index::{scatter, LoadedRows, PendingSets, NO_STRING};
 use crate::limits::check_instant;
 use crate::profile::Event;
 use crate::schema::check_name;
-use crate::store::PropValue;
+use crate::store::{PropValue, RunEvent};
 use crate::value::{AttrType, Value};
 
 /// Events as columns of equal length: row `i` of each is one event of profile `ids[i]`.
@@ -256,69 +255,76 @@ impl Audience {
             }
             name_ids.insert(name, self.store.event_names.intern(name));
         }
-        // Property columns in key id order, so each row's properties come out sorted.
+        // Property columns in key id order, so each row's properties come out sorted; numbers
+        // with NaN (never a stored value) for none, strings interned.
         let mut keyed: Vec<(u32, &PropertyColumn<'_>)> = columns
             .properties
             .iter()
             .map(|(key, column)| (self.store.keys.intern(key), column))
             .collect();
         keyed.sort_by_key(|(k, _)| *k);
+        let mut numbers: Vec<(u32, Vec<f64>)> = Vec::new();
+        let mut strings: Vec<(u32, Vec<u32>)> = Vec::new();
+        for &(key, column) in &keyed {
+            match column {
+                PropertyColumn::Numbers(v) => numbers.push((
+                    key,
+                    v[..rows].iter().map(|x| x.unwrap_or(f64::NAN)).collect(),
+                )),
+                PropertyColumn::Strings(v) => strings.push((
+                    key,
+                    v[..rows]
+                        .iter()
+                        .map(|s| s.map_or(NO_STRING, |s| self.store.prop_strings.intern(s)))
+                        .collect(),
+                )),
+            }
+        }
         let slots = self.slots_of(&columns.ids[..rows]);
-        let order = by_profile_and_time(&slots, &columns.times[..rows]);
-        let mut props: SmallVec<[(u32, PropValue); 8]> = SmallVec::new();
-        let mut last: Option<(&str, u32)> = None;
-        // The profile being written, and the span of each of its event names before its run:
-        // its first/last occurrence sets move once per run, not once per event.
-        let mut run: Option<u32> = None;
-        let mut spans: SmallVec<[(u32, Option<Span>); 4]> = SmallVec::new();
+        let names = names_of(&columns.names[..rows], &name_ids);
+        let times: Vec<i128> = columns.times[..rows]
+            .iter()
+            .map(|t| t.as_nanosecond())
+            .collect();
+        // Every column moved into profile-and-time order once, so that what follows reads it
+        // front to back (reading the rows in that order from the input cost a cache miss per
+        // value).
+        let place = places(&by_profile_and_time(&slots, &times));
+        let at = scatter(&columns.times[..rows], &place);
+        let numbers: Vec<(u32, Vec<f64>)> = numbers
+            .into_iter()
+            .map(|(key, column)| (key, scatter(&column, &place)))
+            .collect();
+        let strings: Vec<(u32, Vec<u32>)> = strings
+            .into_iter()
+            .map(|(key, column)| (key, scatter(&column, &place)))
+            .collect();
+        let loaded = LoadedRows {
+            slots: &scatter(&slots, &place),
+            names: &scatter(&names, &place),
+            times: &scatter(&times, &place),
+            numbers: &numbers,
+            strings: &strings,
+        };
+        drop((slots, names, times));
         let mut pending = PendingSets::default();
-        for &row in &order {
-            let row = row as usize;
-            let slot = slots[row];
-            if run != Some(slot) {
-                if let Some(done) = run {
-                    self.store.finish_run(done, &spans, &mut pending);
-                }
-                (run, spans) = (Some(slot), SmallVec::new());
-            }
-            let name = columns.names[row];
-            let name_id = match last {
-                Some((previous, id)) if previous == name => id,
-                _ => name_ids[name],
-            };
-            last = Some((name, name_id));
-            let before = match spans.iter().find(|(n, _)| *n == name_id) {
-                Some(&(_, span)) => span,
-                None => {
-                    let span = self.store.occurrence_span(slot, name_id);
-                    spans.push((name_id, span));
-                    span
-                }
-            };
+        let mut run: Vec<RunEvent> = Vec::new();
+        let mut props: Vec<(u32, PropValue)> = Vec::new();
+        for (from, to) in runs_of(loaded.slots) {
+            run.clear();
             props.clear();
-            for &(key, column) in &keyed {
-                let value = match column {
-                    PropertyColumn::Numbers(v) => v[row].map(PropValue::Number),
-                    PropertyColumn::Strings(v) => {
-                        v[row].map(|s| PropValue::String(self.store.prop_strings.intern(s)))
-                    }
-                };
-                if let Some(value) = value {
-                    props.push((key, value));
-                }
+            for (row, &when) in (from..to).zip(&at[from..to]) {
+                row_props(&loaded, row, &mut props);
+                run.push(RunEvent {
+                    name: loaded.names[row],
+                    at: when,
+                    props_end: u32::try_from(props.len()).expect("fewer than 2^32 properties"),
+                });
             }
-            self.store.append_event(
-                slot,
-                name_id,
-                columns.times[row],
-                &props,
-                before,
-                Some(&mut pending),
-            );
+            self.store
+                .append_run(loaded.slots[from], &run, &props, &mut pending);
         }
-        if let Some(done) = run {
-            self.store.finish_run(done, &spans, &mut pending);
-        }
+        self.store.index.append_day_rows(&loaded);
         pending.apply(&mut self.store.index);
     }
 
@@ -339,9 +345,74 @@ impl Audience {
     }
 }
 
+/// Each row's interned event name.
+fn names_of(names: &[&str], ids: &HashMap<&str, u32>) -> Vec<u32> {
+    let mut last: Option<(&str, u32)> = None;
+    names
+        .iter()
+        .map(|&name| {
+            let id = match last {
+                Some((previous, id)) if previous == name => id,
+                _ => ids[name],
+            };
+            last = Some((name, id));
+            id
+        })
+        .collect()
+}
+
+/// Where each row goes, given the rows in their new order.
+fn places(order: &[u32]) -> Vec<u32> {
+    let mut place = vec![0u32; order.len()];
+    for (i, &row) in order.iter().enumerate() {
+        place[row as usize] = i as u32;
+    }
+    place
+}
+
+/// The ranges of equal neighbours in `slots`: one profile's rows each.
+fn runs_of(slots: &[u32]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let slot = *slots.get(from)?;
+        let to = from + slots[from..].iter().take_while(|&&s| s == slot).count();
+        let run = (from, to);
+        from = to;
+        Some(run)
+    })
+}
+
+/// Appends the properties of `row` to `props`, in key id order.
+fn row_props(rows: &LoadedRows<'_>, row: usize, props: &mut Vec<(u32, PropValue)>) {
+    let mut numbers = rows.numbers.iter().peekable();
+    let mut strings = rows.strings.iter().peekable();
+    loop {
+        // Merge the two column lists by key, so the properties come out sorted.
+        let take_number = match (numbers.peek(), strings.peek()) {
+            (Some((n, _)), Some((s, _))) => n < s,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_number {
+            let (key, column) = numbers.next().expect("peeked");
+            let x = column[row];
+            if !x.is_nan() {
+                props.push((*key, PropValue::Number(x)));
+            }
+        } else {
+            let (key, column) = strings.next().expect("peeked");
+            let id = column[row];
+            if id != NO_STRING {
+                props.push((*key, PropValue::String(id)));
+            }
+        }
+    }
+}
+
 /// The rows ordered by slot (a counting sort: linear), then by time within a slot, ties in row
 /// order: each profile's events together and in the order the store keeps them.
-fn by_profile_and_time(slots: &[u32], times: &[Timestamp]) -> Vec<u32> {
+fn by_profile_and_time(slots: &[u32], times: &[i128]) -> Vec<u32> {
     let bound = slots.iter().max().map_or(0, |&s| s as usize + 1);
     let mut starts = vec![0u32; bound + 1];
     for &slot in slots {

@@ -12,11 +12,14 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::column::{AttrRef, ColumnRef, Columns};
 use crate::geo;
-use crate::index::{Indexes, PendingSets, Span, NO_STRING};
+use crate::index::{Indexes, Span, NO_STRING};
 use crate::profile::{Consent, Event, Profile};
 use crate::value::Value;
 
+mod bulk;
 mod log;
+
+pub(crate) use bulk::RunEvent;
 
 use log::{push_compact, EventLog, Pushed};
 pub(crate) use log::{StoredEvent, TimeOrder};
@@ -407,36 +410,13 @@ impl Store {
         at_time: Timestamp,
         props: &[(u32, PropValue)],
     ) {
-        let old = self.occurrence_span(slot, name);
+        let before = self.occurrence_span(slot, name);
         let at = at_time.as_nanosecond();
-        let new = old.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
-        self.index.set_occurrence(name, slot, old, Some(new));
-        self.append_event(slot, name, at_time, props, old, None);
-    }
-
-    /// [`Store::insert_resolved`] but for the first/last occurrence sets, which the caller
-    /// moves (once for a run of a profile's events, in a bulk load). `before` is the span of
-    /// the profile's `name` events before the run; the run comes in time order. With
-    /// `pending`, the member sets are left to it (a bulk load applies them at its end).
-    pub fn append_event(
-        &mut self,
-        slot: u32,
-        name: u32,
-        at_time: Timestamp,
-        props: &[(u32, PropValue)],
-        before: Option<Span>,
-        pending: Option<&mut PendingSets>,
-    ) {
+        let new = before.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
+        self.index.set_occurrence(name, slot, before, Some(new));
         let (numbers, strings) = split_props(props.iter().copied());
-        match pending {
-            Some(pending) => self
-                .index
-                .add_event_row(name, at_time, slot, &numbers, &strings, pending),
-            None => self
-                .index
-                .add_event(name, at_time, slot, &numbers, &strings),
-        }
-        let at = at_time.as_nanosecond();
+        self.index
+            .add_event(name, at_time, slot, &numbers, &strings);
         let log = self.record_mut(slot).log.get_or_insert_with(Box::default);
         let stored = StoredEvent {
             name,
@@ -467,14 +447,6 @@ impl Store {
         }
         if (late && logged <= REFRESH_AT_ONCE) || pushed == Pushed::MergedMost {
             self.refresh_totals(slot);
-        }
-    }
-
-    /// Notes in `pending` the move of `slot` in the first/last occurrence sets of each event
-    /// name of `spans`, from its span before a run of [`Store::append_event`]s to its span now.
-    pub fn finish_run(&self, slot: u32, spans: &[(u32, Option<Span>)], pending: &mut PendingSets) {
-        for &(name, before) in spans {
-            pending.occurrence(name, slot, before, self.occurrence_span(slot, name));
         }
     }
 

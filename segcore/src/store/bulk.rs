@@ -1,0 +1,141 @@
+//! A bulk load's writes to the per-profile side of the store: each profile's events arrive as
+//! one run in time order and are appended at once — its log grown once, its running totals and
+//! first/last spans read and written once per event name rather than once per event. The day
+//! buckets (the by-time side) are filled by the caller, a day's rows at a time.
+
+use jiff::Timestamp;
+use smallvec::SmallVec;
+
+use super::{PropValue, Pushed, Store, StoredEvent, StoredProp, REFRESH_AT_ONCE};
+use crate::index::{PendingSets, Running, Span};
+
+/// One event of a profile's run: its interned name, its time, and where its properties (sorted
+/// by key id) end in the run's property list; they start where the previous event's end.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunEvent {
+    pub name: u32,
+    pub at: Timestamp,
+    pub props_end: u32,
+}
+
+/// The running aggregate of one (event name, property key) over a run, and whether any of its
+/// events came before the profile's last one of that name (a late event).
+struct RunTotal {
+    name: u32,
+    key: u32,
+    running: Running,
+    late: bool,
+}
+
+/// What a run does to one event name of its profile: the span before it, and after it.
+struct RunSpan {
+    name: u32,
+    before: Option<Span>,
+    after: Span,
+}
+
+impl Store {
+    /// Appends `events` (one profile's, in time order with ties in arrival order) to `slot`:
+    /// to its log, its running totals and its first/last spans, whose set moves go into
+    /// `pending` with the strings' member-set additions. `props` holds every event's
+    /// properties, each event's sorted by key id.
+    pub fn append_run(
+        &mut self,
+        slot: u32,
+        events: &[RunEvent],
+        props: &[(u32, PropValue)],
+        pending: &mut PendingSets,
+    ) {
+        let mut spans: SmallVec<[RunSpan; 4]> = SmallVec::new();
+        for e in events {
+            let at = e.at.as_nanosecond();
+            match spans.iter_mut().find(|s| s.name == e.name) {
+                // In time order: each event is the run's last so far.
+                Some(span) => span.after.1 = span.after.1.max(at),
+                None => {
+                    let before = self.occurrence_span(slot, e.name);
+                    let after =
+                        before.map_or((at, at), |(first, last)| (first.min(at), last.max(at)));
+                    spans.push(RunSpan {
+                        name: e.name,
+                        before,
+                        after,
+                    });
+                }
+            }
+        }
+        let mut totals: SmallVec<[RunTotal; 4]> = SmallVec::new();
+        let record = self.records[slot as usize]
+            .as_mut()
+            .expect("a slot from the id map is live");
+        let log = record.log.get_or_insert_with(Box::default);
+        log.events.reserve_exact(events.len());
+        log.props.reserve_exact(props.len());
+        let mut merged_most = false;
+        let mut start = 0usize;
+        for e in events {
+            let end = e.props_end as usize;
+            let own = &props[start..end];
+            start = end;
+            let stored = StoredEvent {
+                name: e.name,
+                second: e.at.as_second(),
+                nanosecond: e.at.subsec_nanosecond(),
+                props_start: u32::try_from(log.props.len())
+                    .expect("fewer than 2^32 properties per profile"),
+                props_len: u16::try_from(own.len()).expect("fewer than 2^16 properties per event"),
+            };
+            log.props
+                .extend(own.iter().map(|&(key, value)| StoredProp::new(key, value)));
+            merged_most |= log.push(stored) == Pushed::MergedMost;
+            let span = spans
+                .iter()
+                .find(|s| s.name == e.name)
+                .expect("every name of the run has a span");
+            let late = span
+                .before
+                .is_some_and(|(_, last)| e.at.as_nanosecond() < last);
+            for &(key, value) in own {
+                match value {
+                    PropValue::Number(x) => {
+                        let total = match totals
+                            .iter_mut()
+                            .position(|t| (t.name, t.key) == (e.name, key))
+                        {
+                            Some(i) => &mut totals[i],
+                            None => {
+                                totals.push(RunTotal {
+                                    name: e.name,
+                                    key,
+                                    running: self.index.running(e.name, key, slot),
+                                    late: false,
+                                });
+                                totals.last_mut().expect("just pushed")
+                            }
+                        };
+                        total.running.add(x);
+                        total.late |= late;
+                    }
+                    PropValue::String(id) => pending.string(e.name, key, id, slot),
+                }
+            }
+        }
+        let logged = log.events.len();
+        let mut any_late = false;
+        for t in &totals {
+            self.index.set_running(t.name, t.key, slot, t.running);
+            if t.late {
+                self.index.mark_stale(t.name, t.key, slot);
+                any_late = true;
+            }
+        }
+        // As for a single late event: a short log is recomputed now, a long one when a merge
+        // next rewrites most of it.
+        if (any_late && logged <= REFRESH_AT_ONCE) || merged_most {
+            self.refresh_totals(slot);
+        }
+        for s in spans {
+            pending.occurrence(s.name, slot, s.before, Some(s.after));
+        }
+    }
+}
