@@ -280,7 +280,7 @@ impl Audience {
                 )),
             }
         }
-        let slots = self.slots_of(&columns.ids[..rows]);
+        let slots = self.store.slots_or_insert(&columns.ids[..rows]);
         let names = names_of(&columns.names[..rows], &name_ids);
         let times: Vec<i128> = columns.times[..rows]
             .iter()
@@ -326,22 +326,6 @@ impl Audience {
         }
         self.store.index.append_day_rows(&loaded);
         pending.apply(&mut self.store.index);
-    }
-
-    /// The slot of each id, creating the profiles that are new (a run of equal ids is looked
-    /// up once).
-    fn slots_of(&mut self, ids: &[&str]) -> Vec<u32> {
-        let mut slots = Vec::with_capacity(ids.len());
-        let mut last: Option<(&str, u32)> = None;
-        for &id in ids {
-            let slot = match last {
-                Some((previous, slot)) if previous == id => slot,
-                _ => self.store.slot_or_insert(id),
-            };
-            last = Some((id, slot));
-            slots.push(slot);
-        }
-        slots
     }
 }
 

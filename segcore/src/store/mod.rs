@@ -214,12 +214,11 @@ impl SlotsById {
             .copied()
     }
 
-    fn insert(&mut self, records: &[Option<Record>], id: &str, slot: u32) {
+    /// [`SlotsById::insert`] with the id's hash already known.
+    fn insert_hashed(&mut self, records: &[Option<Record>], hash: u64, slot: u32) {
         let hasher = &self.hasher;
         self.table
-            .insert_unique(hasher.hash_one(id), slot, |&slot| {
-                hasher.hash_one(id_of(records, slot))
-            });
+            .insert_unique(hash, slot, |&slot| hasher.hash_one(id_of(records, slot)));
     }
 
     fn remove(&mut self, records: &[Option<Record>], id: &str) -> Option<u32> {
@@ -265,12 +264,17 @@ impl Store {
         if let Some(slot) = self.slot(id) {
             return slot;
         }
+        self.create(id, self.ids.hasher.hash_one(id))
+    }
+
+    /// A new profile `id`, whose hash is `hash`: its slot.
+    fn create(&mut self, id: &str, hash: u64) -> u32 {
         let slot = u32::try_from(self.records.len()).expect("fewer than 2^32 profiles");
         self.records.push(Some(Record {
             id: CompactString::from(id),
             ..Record::default()
         }));
-        self.ids.insert(&self.records, id, slot);
+        self.ids.insert_hashed(&self.records, hash, slot);
         self.live += 1;
         self.index.live.add(slot);
         slot
