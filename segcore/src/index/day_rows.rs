@@ -148,52 +148,80 @@ fn permuted<T: Copy>(column: &[T], perm: Option<&[usize]>) -> Vec<T> {
     }
 }
 
+/// One day's rows of one event, ready to append to its bucket: in time order (ties in row
+/// order), with the day's member set.
+pub(crate) struct DayBlock {
+    name: u32,
+    day: i64,
+    slots: Vec<u32>,
+    offsets: Vec<u64>,
+    numbers: Vec<(u32, Vec<f64>)>,
+    strings: Vec<(u32, Vec<u32>)>,
+    members: Bitmap,
+}
+
+/// The rows as day blocks. Reads only the rows, so it can run beside the writes of the
+/// profiles' side of the load.
+pub(crate) fn day_blocks(rows: &LoadedRows<'_>) -> Vec<DayBlock> {
+    let g = grouped(rows);
+    let mut blocks = Vec::new();
+    for w in g.starts.windows(2) {
+        let range = w[0]..w[1];
+        if range.is_empty() {
+            continue;
+        }
+        let first = g.rows[range.start] as usize;
+        let offsets = &g.offsets[range.clone()];
+        // Time order within the day (stable: ties keep row order), so each profile's rows in
+        // the bucket follow time order as the tallies need.
+        let perm: Option<Vec<usize>> = (!offsets.is_sorted()).then(|| {
+            let mut perm: Vec<usize> = (0..offsets.len()).collect();
+            perm.sort_by_key(|&i| offsets[i]);
+            perm
+        });
+        let perm = perm.as_deref();
+        let slots = permuted(&g.slots[range.clone()], perm);
+        let numbers = g
+            .numbers
+            .iter()
+            .map(|(key, column)| (*key, &column[range.clone()]))
+            // NaN is never a stored value: it marks a row without the number.
+            .filter(|(_, values)| values.iter().any(|x| !x.is_nan()))
+            .map(|(key, values)| (key, permuted(values, perm)))
+            .collect();
+        let strings = g
+            .strings
+            .iter()
+            .map(|(key, column)| (*key, &column[range.clone()]))
+            .filter(|(_, values)| values.iter().any(|&v| v != NO_STRING))
+            .map(|(key, values)| (key, permuted(values, perm)))
+            .collect();
+        let mut members = slots.clone();
+        members.sort_unstable();
+        members.dedup();
+        blocks.push(DayBlock {
+            name: rows.names[first],
+            day: day_of(rows.times[first]),
+            offsets: permuted(offsets, perm),
+            slots,
+            numbers,
+            strings,
+            members: Bitmap::of(&members),
+        });
+    }
+    blocks
+}
+
 impl Indexes {
-    /// Appends the rows to their day buckets — each day's in time order, ties in row order —
-    /// and adds their slots to the buckets' members and to the event sets.
-    pub(crate) fn append_day_rows(&mut self, rows: &LoadedRows<'_>) {
-        let g = grouped(rows);
+    /// Appends each block to its day bucket and its slots to the bucket's members and to the
+    /// event sets.
+    pub(crate) fn append_day_blocks(&mut self, blocks: Vec<DayBlock>) {
         let mut did: HashMap<u32, Vec<Bitmap>> = HashMap::new();
-        for w in g.starts.windows(2) {
-            let range = w[0]..w[1];
-            if range.is_empty() {
-                continue;
-            }
-            let first = g.rows[range.start] as usize;
-            let (name, day) = (rows.names[first], day_of(rows.times[first]));
-            let offsets = &g.offsets[range.clone()];
-            // Time order within the day (stable: ties keep row order), so each profile's rows
-            // in the bucket follow time order as the tallies need.
-            let perm: Option<Vec<usize>> = (!offsets.is_sorted()).then(|| {
-                let mut perm: Vec<usize> = (0..offsets.len()).collect();
-                perm.sort_by_key(|&i| offsets[i]);
-                perm
-            });
-            let perm = perm.as_deref();
-            let slots = permuted(&g.slots[range.clone()], perm);
-            let numbers: Vec<(u32, Vec<f64>)> = g
-                .numbers
-                .iter()
-                .map(|(key, column)| (*key, &column[range.clone()]))
-                // NaN is never a stored value: it marks a row without the number.
-                .filter(|(_, values)| values.iter().any(|x| !x.is_nan()))
-                .map(|(key, values)| (key, permuted(values, perm)))
-                .collect();
-            let strings: Vec<(u32, Vec<u32>)> = g
-                .strings
-                .iter()
-                .map(|(key, column)| (*key, &column[range.clone()]))
-                .filter(|(_, values)| values.iter().any(|&v| v != NO_STRING))
-                .map(|(key, values)| (key, permuted(values, perm)))
-                .collect();
-            let mut members = slots.clone();
-            members.sort_unstable();
-            members.dedup();
-            let members = Bitmap::of(&members);
-            let bucket = self.day_bucket(name, day);
-            bucket.append_block(&slots, &permuted(offsets, perm), numbers, strings);
-            bucket.members.or_inplace(&members);
-            did.entry(name).or_default().push(members);
+        for block in blocks {
+            let bucket = self.day_bucket(block.name, block.day);
+            bucket.append_block(&block.slots, &block.offsets, block.numbers, block.strings);
+            bucket.members.or_inplace(&block.members);
+            did.entry(block.name).or_default().push(block.members);
         }
         for (name, sets) in did {
             let sets: Vec<&Bitmap> = sets.iter().collect();
@@ -228,7 +256,7 @@ mod tests {
             strings: &[],
         };
         let mut ix = Indexes::default();
-        ix.append_day_rows(&rows);
+        ix.append_day_blocks(day_blocks(&rows));
         ix
     }
 

@@ -19,7 +19,7 @@ mod totals;
 #[cfg(test)]
 pub(crate) use attributes::RANGE_ENCODE_LIMIT;
 pub(crate) use attributes::{at_most, bucket, AttributeIndex, NumKey, Values, VALUE_LIMIT};
-pub(crate) use day_rows::{scatter, LoadedRows};
+pub(crate) use day_rows::{day_blocks, scatter, LoadedRows};
 pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
 pub(crate) use grid::{coarse_of, Cell, Grid, Located, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};

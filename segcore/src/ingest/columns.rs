@@ -7,11 +7,11 @@ use jiff::Timestamp;
 
 use crate::audience::{Audience, MAX_EVENT_PROPERTIES};
 use crate::error::Error;
-use crate::index::{scatter, LoadedRows, PendingSets, NO_STRING};
+use crate::index::{day_blocks, scatter, LoadedRows, PendingSets, NO_STRING};
 use crate::limits::check_instant;
 use crate::profile::Event;
 use crate::schema::check_name;
-use crate::store::{PropValue, RunEvent};
+use crate::store::{PropValue, RunEvent, Store};
 use crate::value::{AttrType, Value};
 
 /// Events as columns of equal length: row `i` of each is one event of profile `ids[i]`.
@@ -307,26 +307,53 @@ impl Audience {
             strings: &strings,
         };
         drop((slots, names, times));
-        let mut pending = PendingSets::default();
-        let mut run: Vec<RunEvent> = Vec::new();
-        let mut props: Vec<(u32, PropValue)> = Vec::new();
-        for (from, to) in runs_of(loaded.slots) {
-            run.clear();
-            props.clear();
-            for (row, &when) in (from..to).zip(&at[from..to]) {
-                row_props(&loaded, row, &mut props);
-                run.push(RunEvent {
-                    name: loaded.names[row],
-                    at: when,
-                    props_end: u32::try_from(props.len()).expect("fewer than 2^32 properties"),
-                });
-            }
-            self.store
-                .append_run(loaded.slots[from], &run, &props, &mut pending);
-        }
-        self.store.index.append_day_rows(&loaded);
+        // The two sides of the store are written at once: the profiles' logs here, the
+        // day buckets' blocks (which read only the rows) on another core.
+        let store = &mut self.store;
+        let (pending, blocks) = if rows >= ROWS_FOR_TWO_CORES && two_cores() {
+            std::thread::scope(|scope| {
+                let blocks = scope.spawn(|| day_blocks(&loaded));
+                let pending = write_runs(store, &loaded, &at);
+                (
+                    pending,
+                    blocks.join().expect("grouping rows does not panic"),
+                )
+            })
+        } else {
+            (write_runs(store, &loaded, &at), day_blocks(&loaded))
+        };
+        self.store.index.append_day_blocks(blocks);
         pending.apply(&mut self.store.index);
     }
+}
+
+/// Below this many rows, a second thread costs more than it saves.
+const ROWS_FOR_TWO_CORES: usize = 1 << 15;
+
+fn two_cores() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// Appends each profile's run of `rows` (in profile-and-time order; `at` their times) to its
+/// log, totals and spans; returns the member-set changes to apply.
+fn write_runs(store: &mut Store, rows: &LoadedRows<'_>, at: &[Timestamp]) -> PendingSets {
+    let mut pending = PendingSets::default();
+    let mut run: Vec<RunEvent> = Vec::new();
+    let mut props: Vec<(u32, PropValue)> = Vec::new();
+    for (from, to) in runs_of(rows.slots) {
+        run.clear();
+        props.clear();
+        for (row, &when) in (from..to).zip(&at[from..to]) {
+            row_props(rows, row, &mut props);
+            run.push(RunEvent {
+                name: rows.names[row],
+                at: when,
+                props_end: u32::try_from(props.len()).expect("fewer than 2^32 properties"),
+            });
+        }
+        store.append_run(rows.slots[from], &run, &props, &mut pending);
+    }
+    pending
 }
 
 /// Each row's interned event name.
