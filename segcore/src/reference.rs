@@ -17,7 +17,7 @@ use crate::language::{
     AggFunc, CmpOp, CountTest, Filter, Interval, Literal, Nanos, Near, Predicate, Test,
     TextPattern, TimeRef, Which, Window,
 };
-use crate::store::{PropValue, Record, StoredEvent};
+use crate::store::{PropValue, Record, RecordRef, StoredEvent};
 use crate::Audience;
 
 /// A value as a test sees it: borrowed, with times as nanoseconds.
@@ -78,7 +78,7 @@ impl<'a> Reference<'a> {
     }
 
     /// The record of a live slot.
-    pub(crate) fn record(&self, slot: u32) -> Option<&'a Record> {
+    pub(crate) fn record(&self, slot: u32) -> Option<RecordRef<'a>> {
         self.audience.store.record(slot)
     }
 
@@ -93,10 +93,11 @@ impl<'a> Reference<'a> {
     /// (e.g. `did x exactly 0 times`, `sum(x.v) < 5`). When it does not, only profiles that
     /// ever did the event can match, which lets the matcher narrow its candidates.
     pub(crate) fn holds_without_events(&self, p: &Predicate) -> bool {
-        self.eval(p, u32::MAX, &Record::default())
+        let empty = Record::default();
+        self.eval(p, u32::MAX, RecordRef::without_sealed(&empty))
     }
 
-    fn eval(&self, p: &Predicate, slot: u32, record: &Record) -> bool {
+    fn eval(&self, p: &Predicate, slot: u32, record: RecordRef<'_>) -> bool {
         match p {
             Predicate::And(parts) => parts.iter().all(|q| self.eval(q, slot, record)),
             Predicate::Or(parts) => parts.iter().any(|q| self.eval(q, slot, record)),
@@ -172,7 +173,7 @@ impl<'a> Reference<'a> {
     /// is undefined): what `sum(event.value in window where filter)` compares.
     pub(crate) fn aggregate(
         &self,
-        record: &Record,
+        record: RecordRef<'_>,
         func: AggFunc,
         event: &str,
         value: &str,
@@ -192,7 +193,7 @@ impl<'a> Reference<'a> {
     /// The first or last matching event at or before now, if any.
     pub(crate) fn occurrence<'r>(
         &'r self,
-        record: &'r Record,
+        record: RecordRef<'r>,
         which: Which,
         event: &str,
         filter: &'r [Filter],
@@ -208,7 +209,7 @@ impl<'a> Reference<'a> {
     /// in time order.
     pub(crate) fn events<'r>(
         &'r self,
-        record: &'r Record,
+        record: RecordRef<'r>,
         event: &str,
         window: Option<&Window>,
         filter: &'r [Filter],

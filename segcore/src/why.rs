@@ -12,7 +12,7 @@ use crate::geo;
 use crate::language::{CountTest, Predicate};
 use crate::limits::check_instant;
 use crate::reference::{tag_matches, Reference};
-use crate::store::Record;
+use crate::store::RecordRef;
 use crate::Audience;
 
 /// How a clause's parts decide it.
@@ -100,7 +100,7 @@ struct Explainer<'a> {
     audience: &'a Audience,
     reference: &'a Reference<'a>,
     slot: u32,
-    record: &'a Record,
+    record: RecordRef<'a>,
 }
 
 impl Explainer<'_> {

@@ -144,6 +144,31 @@ proptest! {
         prop_assert_eq!(second.load(&mut bulk), second.track(&mut one_by_one));
         assert_same(&bulk, &one_by_one);
     }
+
+    /// The same with events tracked one by one and a profile erased between loads, and loads
+    /// of every size against what the audience holds (a large one seals every profile's
+    /// events with its rows, a small one goes to the profiles' own logs).
+    #[test]
+    fn loads_tracks_and_erasures_mix(
+        tables in prop::collection::vec(table(), 1..5),
+        tracked in table(),
+        erased in 0..12usize,
+    ) {
+        let (mut bulk, mut one_by_one) = (Audience::new(), Audience::new());
+        for (i, t) in tables.iter().enumerate() {
+            prop_assert_eq!(t.load(&mut bulk), t.track(&mut one_by_one));
+            if i == 0 {
+                let few = Table {
+                    ids: tracked.ids.iter().take(20).cloned().collect(),
+                    ..tracked.clone()
+                };
+                prop_assert_eq!(few.track(&mut bulk), few.track(&mut one_by_one));
+                let id = format!("p{erased}");
+                prop_assert_eq!(bulk.erase(&id).is_ok(), one_by_one.erase(&id).is_ok());
+            }
+        }
+        assert_same(&bulk, &one_by_one);
+    }
 }
 
 #[test]

@@ -180,7 +180,7 @@ impl Audience {
         let mut held = Bitmap::new();
         if spec.holdout > 0.0 {
             for slot in left.iter() {
-                let id = self.store.record(slot).map_or("", |r| r.id.as_str());
+                let id = self.store.record(slot).map_or("", |r| r.id());
                 if in_holdout(decision, id, spec.holdout) {
                     held.add(slot);
                 }

@@ -90,7 +90,7 @@ impl Audience {
         for slot in slots {
             report.members += 1;
             let record = self.store.record(slot).expect("a member is live");
-            let id = record.id.as_str();
+            let id = record.id();
             cells.clear();
             cells.extend(options.columns.iter().map(|c| match c.as_str() {
                 "id" => Some(AttrRef::Str(id)),

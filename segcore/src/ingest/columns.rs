@@ -11,7 +11,7 @@ use crate::index::{day_blocks, scatter, LoadedRows, PendingSets, NO_STRING};
 use crate::limits::check_instant;
 use crate::profile::Event;
 use crate::schema::check_name;
-use crate::store::{PropValue, RunEvent, Store};
+use crate::store::{row_props, PropValue, RunEvent, Store};
 use crate::value::{AttrType, Value};
 
 /// Events as columns of equal length: row `i` of each is one event of profile `ids[i]`.
@@ -307,20 +307,29 @@ impl Audience {
             strings: &strings,
         };
         drop((slots, names, times));
-        // The two sides of the store are written at once: the profiles' logs here, the
+        // The two sides of the store are written at once: the profiles' events here, the
         // day buckets' blocks (which read only the rows) on another core.
         let store = &mut self.store;
+        // A large load (against what is sealed) seals; a small one goes to the logs.
+        let seal = store.should_seal(rows);
+        let write = |store: &mut Store| {
+            if seal {
+                let mut pending = PendingSets::default();
+                store.seal(&loaded, &at, &mut pending);
+                pending
+            } else {
+                write_runs(store, &loaded, &at)
+            }
+        };
         let (pending, blocks) = if rows >= ROWS_FOR_TWO_CORES && two_cores() {
             std::thread::scope(|scope| {
                 let blocks = scope.spawn(|| day_blocks(&loaded));
-                let pending = write_runs(store, &loaded, &at);
-                (
-                    pending,
-                    blocks.join().expect("grouping rows does not panic"),
-                )
+                let pending = write(store);
+                let blocks = blocks.join().expect("grouping rows does not panic");
+                (pending, blocks)
             })
         } else {
-            (write_runs(store, &loaded, &at), day_blocks(&loaded))
+            (write(store), day_blocks(&loaded))
         };
         self.store.index.append_day_blocks(blocks);
         pending.apply(&mut self.store.index);
@@ -391,34 +400,6 @@ fn runs_of(slots: &[u32]) -> impl Iterator<Item = (usize, usize)> + '_ {
         from = to;
         Some(run)
     })
-}
-
-/// Appends the properties of `row` to `props`, in key id order.
-fn row_props(rows: &LoadedRows<'_>, row: usize, props: &mut Vec<(u32, PropValue)>) {
-    let mut numbers = rows.numbers.iter().peekable();
-    let mut strings = rows.strings.iter().peekable();
-    loop {
-        // Merge the two column lists by key, so the properties come out sorted.
-        let take_number = match (numbers.peek(), strings.peek()) {
-            (Some((n, _)), Some((s, _))) => n < s,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        if take_number {
-            let (key, column) = numbers.next().expect("peeked");
-            let x = column[row];
-            if !x.is_nan() {
-                props.push((*key, PropValue::Number(x)));
-            }
-        } else {
-            let (key, column) = strings.next().expect("peeked");
-            let id = column[row];
-            if id != NO_STRING {
-                props.push((*key, PropValue::String(id)));
-            }
-        }
-    }
 }
 
 /// The rows ordered by slot (a counting sort: linear), then by time within a slot, ties in row

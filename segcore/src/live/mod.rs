@@ -349,7 +349,7 @@ impl Live {
                 tracked.members.remove(slot);
                 Direction::Left
             };
-            let profile = audience.store.record(slot).map_or("", |r| r.id.as_str());
+            let profile = audience.store.record(slot).map_or("", |r| r.id());
             out.push(Transition::new(
                 profile,
                 slot,

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use crate::column::AttrRef;
 use crate::language::{earliest_after, test_changes_at, Nanos, Predicate};
 use crate::reference::tag_matches;
-use crate::store::Record;
+use crate::store::RecordRef;
 use crate::Audience;
 
 /// The first instant after `now` at which `p` may answer differently for the live profile in
@@ -31,7 +31,7 @@ pub(crate) fn next_change(
 
 struct Schedule<'a> {
     audience: &'a Audience,
-    record: &'a Record,
+    record: RecordRef<'a>,
     slot: u32,
     now: Nanos,
     tz: &'a TimeZone,

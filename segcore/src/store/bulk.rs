@@ -7,7 +7,35 @@ use jiff::Timestamp;
 use smallvec::SmallVec;
 
 use super::{PropValue, Pushed, Store, StoredEvent, StoredProp, REFRESH_AT_ONCE};
-use crate::index::{PendingSets, Running, Span};
+use crate::index::{LoadedRows, PendingSets, Running, Span, NO_STRING};
+
+/// Appends the properties of `row` to `props`, in key id order.
+pub(crate) fn row_props(rows: &LoadedRows<'_>, row: usize, props: &mut Vec<(u32, PropValue)>) {
+    let mut numbers = rows.numbers.iter().peekable();
+    let mut strings = rows.strings.iter().peekable();
+    loop {
+        // Merge the two column lists by key, so the properties come out sorted.
+        let take_number = match (numbers.peek(), strings.peek()) {
+            (Some((n, _)), Some((s, _))) => n < s,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_number {
+            let (key, column) = numbers.next().expect("peeked");
+            let x = column[row];
+            if !x.is_nan() {
+                props.push((*key, PropValue::Number(x)));
+            }
+        } else {
+            let (key, column) = strings.next().expect("peeked");
+            let id = column[row];
+            if id != NO_STRING {
+                props.push((*key, PropValue::String(id)));
+            }
+        }
+    }
+}
 
 /// Below this many ids per thread, looking them up on one thread is as quick.
 const LOOKUPS_PER_THREAD: usize = 1 << 15;
@@ -176,6 +204,7 @@ impl Store {
             }
         }
         let logged = log.events.len();
+        self.logged += events.len();
         let mut any_late = false;
         for t in &totals {
             self.index.set_running(t.name, t.key, slot, t.running);

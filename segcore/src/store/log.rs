@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 /// A log's runs as a reader holds them: inline for the few a log has, so reading a profile
 /// allocates nothing.
-type Runs<'a> = SmallVec<[&'a [StoredEvent]; 4]>;
+pub(super) type Runs<'a> = SmallVec<[&'a [StoredEvent]; 4]>;
 
 /// An event as stored: interned name, time (jiff's parts side by side), and where its
 /// properties sit in the log's property arena. 24 bytes, no allocation of its own: a
@@ -40,7 +40,7 @@ impl StoredEvent {
     }
 
     /// The time as a pair that orders like it, cheaper to compare than [`StoredEvent::ns`].
-    fn key(&self) -> (i64, i32) {
+    pub(super) fn key(&self) -> (i64, i32) {
         (self.second, self.nanosecond)
     }
 }
@@ -122,6 +122,7 @@ impl EventLog {
     }
 
     /// The events in time order, ties in arrival order.
+    #[cfg(test)]
     pub(super) fn in_time_order(&self) -> TimeOrder<'_> {
         TimeOrder::new(self.runs().collect())
     }

@@ -18,8 +18,12 @@ use crate::value::Value;
 
 mod bulk;
 mod log;
+mod sealed;
+mod view;
 
-pub(crate) use bulk::RunEvent;
+pub(crate) use bulk::{row_props, RunEvent};
+use sealed::Sealed;
+pub(crate) use view::RecordRef;
 
 use log::{push_compact, EventLog, Pushed};
 pub(crate) use log::{StoredEvent, TimeOrder};
@@ -129,37 +133,6 @@ fn lookup<V>(pairs: &[(u32, V)], id: u32) -> Option<&V> {
     position(pairs, id).ok().map(|i| &pairs[i].1)
 }
 
-impl Record {
-    /// Property `key` of `event`, one of this record's events.
-    pub fn property(&self, event: &StoredEvent, key: u32) -> Option<PropValue> {
-        let props = self.props_of(event);
-        let i = props.binary_search_by_key(&key, |p| p.key).ok()?;
-        Some(props[i].value())
-    }
-
-    fn props_of(&self, event: &StoredEvent) -> &[StoredProp] {
-        let start = event.props_start as usize;
-        let props = self
-            .log
-            .as_ref()
-            .map_or(&[][..], |log| log.props.as_slice());
-        &props[start..start + usize::from(event.props_len)]
-    }
-
-    /// The events in time order; events with equal times keep their arrival order.
-    pub fn events(&self) -> TimeOrder<'_> {
-        self.log.as_ref().map_or_else(
-            || TimeOrder::new(Default::default()),
-            |log| log.in_time_order(),
-        )
-    }
-
-    /// An event's properties, sorted by key id.
-    fn properties_of(&self, event: &StoredEvent) -> impl Iterator<Item = (u32, PropValue)> + '_ {
-        self.props_of(event).iter().map(|p| (p.key, p.value()))
-    }
-}
-
 /// Everything but the attributes of one live profile. Small sorted vectors of interned ids
 /// rather than maps: most profiles hold a few tags and channels, and a map's first node alone
 /// would cost hundreds of bytes per profile.
@@ -252,6 +225,10 @@ pub(crate) struct Store {
     pub channels: Interner,
     /// Kept current by every method that writes.
     pub index: Indexes,
+    /// Events sealed by bulk loads; each record's log holds those since.
+    sealed: Sealed,
+    /// How many events the records' logs hold (since the last seal).
+    logged: usize,
 }
 
 impl Store {
@@ -289,8 +266,9 @@ impl Store {
         self.live
     }
 
-    pub fn record(&self, slot: u32) -> Option<&Record> {
-        self.records.get(slot as usize)?.as_ref()
+    pub fn record(&self, slot: u32) -> Option<RecordRef<'_>> {
+        let record = self.records.get(slot as usize)?.as_ref()?;
+        Some(RecordRef::new(record, &self.sealed, slot))
     }
 
     fn record_mut(&mut self, slot: u32) -> &mut Record {
@@ -435,6 +413,7 @@ impl Store {
         }
         let pushed = log.push(stored);
         let logged = log.events.len();
+        self.logged += 1;
         // Running aggregates add in time order. An event at or after the last one of its name
         // is added; an earlier one means adding the profile's values again, in order: at once
         // for a short log, and for a long one when a merge next rewrites most of it (until
@@ -460,14 +439,20 @@ impl Store {
         if stale.is_empty() {
             return;
         }
-        let record = self.records[slot as usize].as_ref().expect("a live slot");
-        for (name, key) in stale {
-            let mut running = crate::index::Running::EMPTY;
-            for e in record.events().filter(|e| e.name == name) {
-                if let Some(PropValue::Number(x)) = record.property(e, key) {
-                    running.add(x);
+        let record = self.record(slot).expect("a live slot");
+        let fresh: Vec<(u32, u32, crate::index::Running)> = stale
+            .into_iter()
+            .map(|(name, key)| {
+                let mut running = crate::index::Running::EMPTY;
+                for e in record.events().filter(|e| e.name == name) {
+                    if let Some(PropValue::Number(x)) = record.property(e, key) {
+                        running.add(x);
+                    }
                 }
-            }
+                (name, key, running)
+            })
+            .collect();
+        for (name, key, running) in fresh {
             self.index.refresh_running(name, key, slot, running);
         }
     }
@@ -482,6 +467,7 @@ impl Store {
         let record = self.records[slot as usize]
             .take()
             .expect("a slot from the id map is live");
+        let record = RecordRef::new(&record, &self.sealed, slot);
         for (name, old) in self.columns.take_all(slot) {
             self.index.set_attribute(name, slot, Some(&old), None);
         }

@@ -1,0 +1,323 @@
+//! Sealed events: every profile's events in one arena, profile after profile in slot order,
+//! each profile's in time order — what a bulk load writes, in one sequential pass, instead of
+//! growing millions of per-profile logs (an allocation, a copy and often a merge per profile
+//! per batch was most of a load's time).
+//!
+//! A profile's events are its sealed run followed by its log (events that arrived since, one
+//! by one). A seal merges, for every profile, its sealed run, its log and the load's new rows
+//! into the new arena, empties the logs, and rebuilds every profile's running totals and
+//! first/last occurrence sets from its events in time order (none is left stale), all in one
+//! pass in slot order. It copies every event, so a load seals only when its rows (with the
+//! logs) are a fair share of what is sealed; smaller loads go to the logs.
+
+use jiff::Timestamp;
+use smallvec::SmallVec;
+
+use super::log::Runs;
+use super::{PropValue, Store, StoredEvent, StoredProp, TimeOrder};
+use std::collections::BTreeMap;
+
+use crate::index::{
+    day_of, Bitmap, Indexes, LoadedRows, Occurrences, PendingSets, Running, Span, Totals,
+};
+
+/// All profiles' sealed events.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sealed {
+    /// Where each slot's events start in `events`, with one more entry after the last slot
+    /// sealed; slots past it have none.
+    starts: Vec<u32>,
+    /// Each slot's events in time order, ties in arrival order.
+    events: Vec<StoredEvent>,
+    /// The events' properties, each event's sorted by key id.
+    props: Vec<StoredProp>,
+}
+
+/// A load seals when its rows and the logged events together are at least this fraction of
+/// the sealed events (1/n), so each event is copied a bounded number of times on average.
+const SEAL_SHARE: usize = 8;
+
+/// No sealed events, for a record read on its own.
+pub(super) static NONE_SEALED: Sealed = Sealed {
+    starts: Vec::new(),
+    events: Vec::new(),
+    props: Vec::new(),
+};
+
+impl Sealed {
+    /// `slot`'s sealed events.
+    pub(super) fn events_of(&self, slot: u32) -> &[StoredEvent] {
+        let i = slot as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&start), Some(&end)) => &self.events[start as usize..end as usize],
+            _ => &[],
+        }
+    }
+
+    pub(super) fn props(&self) -> &[StoredProp] {
+        &self.props
+    }
+
+    /// Whether `event` is one of the sealed events (rather than in a profile's log).
+    pub(super) fn holds(&self, event: &StoredEvent) -> bool {
+        self.events
+            .as_ptr_range()
+            .contains(&std::ptr::from_ref(event))
+    }
+
+    /// Appends `event` with `props` as the next event of the slot being written.
+    fn push(&mut self, event: &StoredEvent, props: impl IntoIterator<Item = StoredProp>) {
+        let start = self.props.len();
+        self.props.extend(props);
+        self.events.push(StoredEvent {
+            props_start: u32::try_from(start).expect("fewer than 2^32 sealed properties"),
+            props_len: u16::try_from(self.props.len() - start)
+                .expect("fewer than 2^16 properties per event"),
+            ..*event
+        });
+    }
+
+    /// Ends the slot being written.
+    fn end_slot(&mut self) {
+        self.starts
+            .push(u32::try_from(self.events.len()).expect("fewer than 2^32 sealed events"));
+    }
+}
+
+/// What a seal found of one event name of a profile: the span of its events and the running
+/// aggregate of each numeric property, in time order.
+struct NameSeen {
+    name: u32,
+    span: Span,
+    totals: SmallVec<[(u32, Running); 2]>,
+}
+
+/// What a seal rebuilds of one event name: each profile's (day of its first event, slot) and
+/// (day of its last, slot), and the running totals of each numeric property.
+#[derive(Default)]
+struct NameRebuilt {
+    first: Vec<(i64, u32)>,
+    last: Vec<(i64, u32)>,
+    totals: Vec<(u32, Totals)>,
+}
+
+/// The first/last occurrence sets and running totals a seal rebuilds, by event name id (ids
+/// are dense from zero). Slots come in ascending order, so columns grow at their end.
+#[derive(Default)]
+struct Rebuilt {
+    names: Vec<NameRebuilt>,
+}
+
+impl Rebuilt {
+    /// Notes what `slot`'s events showed.
+    fn add(&mut self, slot: u32, seen: &[NameSeen]) {
+        for s in seen {
+            let i = s.name as usize;
+            if self.names.len() <= i {
+                self.names.resize_with(i + 1, NameRebuilt::default);
+            }
+            let name = &mut self.names[i];
+            name.first.push((day_of(s.span.0), slot));
+            name.last.push((day_of(s.span.1), slot));
+            for &(key, running) in &s.totals {
+                let at = match name.totals.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        name.totals.push((key, Totals::default()));
+                        name.totals.len() - 1
+                    }
+                };
+                name.totals[at].1.set(slot, running);
+            }
+        }
+    }
+
+    /// Replaces the indexes' occurrence sets and running totals.
+    fn install(self, index: &mut Indexes) {
+        index.occurrences.clear();
+        index.totals.clear();
+        for (name, rebuilt) in self.names.into_iter().enumerate() {
+            if rebuilt.first.is_empty() {
+                continue;
+            }
+            let name = name as u32;
+            index.occurrences.insert(
+                name,
+                Occurrences {
+                    first: day_sets(rebuilt.first),
+                    last: day_sets(rebuilt.last),
+                },
+            );
+            for (key, totals) in rebuilt.totals {
+                index.totals.insert((name, key), totals);
+            }
+        }
+    }
+}
+
+/// (day, slot) pairs, slots ascending, as each day's set: grouped by a counting sort over the
+/// days' range (a plain sort when the days are spread far wider than there are pairs).
+fn day_sets(pairs: Vec<(i64, u32)>) -> BTreeMap<i64, Bitmap> {
+    let Some(low) = pairs.iter().map(|&(day, _)| day).min() else {
+        return BTreeMap::new();
+    };
+    let high = pairs.iter().map(|&(day, _)| day).max().unwrap_or(low);
+    let width = usize::try_from(high.abs_diff(low)).unwrap_or(usize::MAX);
+    let grouped = if width <= pairs.len().saturating_mul(4).max(1 << 12) {
+        let mut starts = vec![0usize; width + 2];
+        for &(day, _) in &pairs {
+            starts[day.abs_diff(low) as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut grouped = vec![(0i64, 0u32); pairs.len()];
+        for &(day, slot) in &pairs {
+            let at = &mut starts[day.abs_diff(low) as usize];
+            grouped[*at] = (day, slot);
+            *at += 1;
+        }
+        grouped
+    } else {
+        let mut pairs = pairs;
+        // Stable: each day's slots stay ascending.
+        pairs.sort_by_key(|&(day, _)| day);
+        pairs
+    };
+    let mut sets = BTreeMap::new();
+    for group in grouped.chunk_by(|a, b| a.0 == b.0) {
+        let slots: Vec<u32> = group.iter().map(|&(_, slot)| slot).collect();
+        sets.insert(group[0].0, Bitmap::of(&slots));
+    }
+    sets
+}
+
+impl Store {
+    /// Whether a load of `rows` rows should seal (see [`SEAL_SHARE`]).
+    pub fn should_seal(&self, rows: usize) -> bool {
+        (rows + self.logged).saturating_mul(SEAL_SHARE) >= self.sealed.events.len()
+    }
+
+    /// Seals every profile's events with the load's `rows` (in profile-and-time order; `at`
+    /// their times), and rebuilds the first/last occurrence sets and the running totals from
+    /// them in the same pass: see the module doc. The string-value set additions go into
+    /// `pending`.
+    pub fn seal(&mut self, rows: &LoadedRows<'_>, at: &[Timestamp], pending: &mut PendingSets) {
+        let old = std::mem::take(&mut self.sealed);
+        let mut new = Sealed {
+            starts: Vec::with_capacity(self.records.len() + 1),
+            events: Vec::with_capacity(old.events.len() + self.logged + rows.slots.len()),
+            props: Vec::with_capacity(old.props.len() + self.logged + rows.slots.len()),
+        };
+        new.starts.push(0);
+        let mut rebuilt = Rebuilt::default();
+        let mut from = 0;
+        let mut seen: SmallVec<[NameSeen; 4]> = SmallVec::new();
+        let mut row_props: Vec<(u32, PropValue)> = Vec::new();
+        for slot in 0..self.records.len() as u32 {
+            let to = from
+                + rows.slots[from..]
+                    .iter()
+                    .take_while(|&&s| s == slot)
+                    .count();
+            let Some(record) = self.records[slot as usize].as_mut() else {
+                // Erased: its sealed events go.
+                new.end_slot();
+                continue;
+            };
+            seen.clear();
+            // The profile's events so far, in time order, then the load's rows merged in
+            // (after them on ties: they arrived last).
+            let log = record.log.take();
+            let mut runs = Runs::new();
+            runs.push(old.events_of(slot));
+            if let Some(log) = &log {
+                runs.extend(log.runs());
+            }
+            let mut earlier = TimeOrder::new(runs).peekable();
+            let mut row = from;
+            loop {
+                let take_row = match (earlier.peek(), row < to) {
+                    (Some(e), true) => (at[row].as_second(), at[row].subsec_nanosecond()) < e.key(),
+                    (None, true) => true,
+                    (Some(_), false) => false,
+                    (None, false) => break,
+                };
+                if take_row {
+                    row_props.clear();
+                    super::bulk::row_props(rows, row, &mut row_props);
+                    let when = at[row];
+                    let event = StoredEvent {
+                        name: rows.names[row],
+                        second: when.as_second(),
+                        nanosecond: when.subsec_nanosecond(),
+                        props_start: 0,
+                        props_len: 0,
+                    };
+                    for &(key, value) in &row_props {
+                        if let PropValue::String(id) = value {
+                            pending.string(event.name, key, id, slot);
+                        }
+                    }
+                    note(&mut seen, &event, row_props.iter().copied());
+                    new.push(
+                        &event,
+                        row_props.iter().map(|&(k, v)| StoredProp::new(k, v)),
+                    );
+                    row += 1;
+                } else {
+                    let e = earlier.next().expect("peeked");
+                    let arena = if old.holds(e) {
+                        &old.props[..]
+                    } else {
+                        &log.as_ref().expect("a logged event").props[..]
+                    };
+                    let props = &arena[e.props_start as usize..][..usize::from(e.props_len)];
+                    note(&mut seen, e, props.iter().map(|p| (p.key, p.value())));
+                    new.push(e, props.iter().copied());
+                }
+            }
+            new.end_slot();
+            rebuilt.add(slot, &seen);
+            from = to;
+        }
+        self.sealed = new;
+        self.logged = 0;
+        rebuilt.install(&mut self.index);
+    }
+}
+
+/// Notes `event` (the next in time order of its profile) and its properties in what the seal
+/// has seen of its name.
+fn note(
+    seen: &mut SmallVec<[NameSeen; 4]>,
+    event: &StoredEvent,
+    props: impl Iterator<Item = (u32, PropValue)>,
+) {
+    let at = event.ns();
+    let i = match seen.iter().position(|s| s.name == event.name) {
+        Some(i) => i,
+        None => {
+            seen.push(NameSeen {
+                name: event.name,
+                span: (at, at),
+                totals: SmallVec::new(),
+            });
+            seen.len() - 1
+        }
+    };
+    let s = &mut seen[i];
+    s.span.1 = at;
+    for (key, value) in props {
+        if let PropValue::Number(x) = value {
+            match s.totals.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, running)) => running.add(x),
+                None => {
+                    let mut running = Running::EMPTY;
+                    running.add(x);
+                    s.totals.push((key, running));
+                }
+            }
+        }
+    }
+}
