@@ -61,15 +61,20 @@ fn extend_columns<T: Copy>(
 ) {
     for (key, values) in block {
         match columns.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, column)) => column.extend_from_slice(&values),
+            Some((_, column)) => {
+                column.reserve_exact(values.len());
+                column.extend_from_slice(&values);
+            }
             None => {
-                let mut column = vec![missing; before];
+                let mut column = Vec::with_capacity(before + added);
+                column.resize(before, missing);
                 column.extend_from_slice(&values);
                 columns.push((key, column));
             }
         }
     }
     for (_, column) in columns {
+        column.reserve_exact((before + added).saturating_sub(column.len()));
         column.resize(before + added, missing);
     }
 }
@@ -97,6 +102,10 @@ impl DayBucket {
         strings: Vec<(u32, Vec<u32>)>,
     ) {
         let before = self.slots.len();
+        // Exactly: a bucket grows once per load, and doubling would leave up to half of
+        // every column spare (large blocks are grown in place by the allocator).
+        self.slots.reserve_exact(slots.len());
+        self.offsets.reserve_exact(offsets.len());
         self.slots.extend_from_slice(slots);
         self.offsets.extend_from_slice(offsets);
         extend_columns(&mut self.numbers, before, slots.len(), numbers, f64::NAN);

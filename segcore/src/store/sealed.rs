@@ -21,11 +21,27 @@ use crate::index::{
     day_of, Bitmap, Indexes, LoadedRows, Occurrences, PendingSets, Running, Span, Totals,
 };
 
-/// All profiles' sealed events.
+/// All profiles' sealed events, in chunks of [`CHUNK_SLOTS`] slots.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Sealed {
-    /// Where each slot's events start in `events`, with one more entry after the last slot
-    /// sealed; slots past it have none.
+    chunks: Vec<Chunk>,
+    /// How many events the chunks hold in all.
+    len: usize,
+}
+
+/// Slots per chunk: a seal rebuilds one chunk at a time and frees the old one as it goes, so
+/// it needs room for one chunk more rather than for a second arena.
+#[cfg(not(test))]
+const CHUNK_SLOTS: usize = 1 << 16;
+/// A few slots per chunk in the unit tests, so that they cross chunks.
+#[cfg(test)]
+const CHUNK_SLOTS: usize = 4;
+
+/// The sealed events of one chunk's slots.
+#[derive(Debug, Clone, Default)]
+struct Chunk {
+    /// Where each slot's events start in `events` (slot minus the chunk's first), with one
+    /// more entry after the last slot sealed; slots past it have none.
     starts: Vec<u32>,
     /// Each slot's events in time order, ties in arrival order.
     events: Vec<StoredEvent>,
@@ -39,27 +55,41 @@ const SEAL_SHARE: usize = 8;
 
 /// No sealed events, for a record read on its own.
 pub(super) static NONE_SEALED: Sealed = Sealed {
-    starts: Vec::new(),
-    events: Vec::new(),
-    props: Vec::new(),
+    chunks: Vec::new(),
+    len: 0,
 };
 
 impl Sealed {
+    fn chunk_of(&self, slot: u32) -> Option<&Chunk> {
+        self.chunks.get(slot as usize / CHUNK_SLOTS)
+    }
+
     /// `slot`'s sealed events.
     pub(super) fn events_of(&self, slot: u32) -> &[StoredEvent] {
-        let i = slot as usize;
-        match (self.starts.get(i), self.starts.get(i + 1)) {
+        self.chunk_of(slot)
+            .map_or(&[], |c| c.events_of(slot as usize % CHUNK_SLOTS))
+    }
+
+    /// The property arena of `slot`'s sealed events.
+    pub(super) fn props_of(&self, slot: u32) -> &[StoredProp] {
+        self.chunk_of(slot).map_or(&[], |c| &c.props[..])
+    }
+
+    /// Whether `event` is one of `slot`'s sealed events (rather than in its log).
+    pub(super) fn holds(&self, slot: u32, event: &StoredEvent) -> bool {
+        self.chunk_of(slot).is_some_and(|c| c.holds(event))
+    }
+}
+
+impl Chunk {
+    fn events_of(&self, local: usize) -> &[StoredEvent] {
+        match (self.starts.get(local), self.starts.get(local + 1)) {
             (Some(&start), Some(&end)) => &self.events[start as usize..end as usize],
             _ => &[],
         }
     }
 
-    pub(super) fn props(&self) -> &[StoredProp] {
-        &self.props
-    }
-
-    /// Whether `event` is one of the sealed events (rather than in a profile's log).
-    pub(super) fn holds(&self, event: &StoredEvent) -> bool {
+    fn holds(&self, event: &StoredEvent) -> bool {
         self.events
             .as_ptr_range()
             .contains(&std::ptr::from_ref(event))
@@ -70,7 +100,7 @@ impl Sealed {
         let start = self.props.len();
         self.props.extend(props);
         self.events.push(StoredEvent {
-            props_start: u32::try_from(start).expect("fewer than 2^32 sealed properties"),
+            props_start: u32::try_from(start).expect("fewer than 2^32 properties in a chunk"),
             props_len: u16::try_from(self.props.len() - start)
                 .expect("fewer than 2^16 properties per event"),
             ..*event
@@ -80,7 +110,7 @@ impl Sealed {
     /// Ends the slot being written.
     fn end_slot(&mut self) {
         self.starts
-            .push(u32::try_from(self.events.len()).expect("fewer than 2^32 sealed events"));
+            .push(u32::try_from(self.events.len()).expect("fewer than 2^32 events in a chunk"));
     }
 }
 
@@ -195,7 +225,7 @@ fn day_sets(pairs: Vec<(i64, u32)>) -> BTreeMap<i64, Bitmap> {
 impl Store {
     /// Whether a load of `rows` rows should seal (see [`SEAL_SHARE`]).
     pub fn should_seal(&self, rows: usize) -> bool {
-        (rows + self.logged).saturating_mul(SEAL_SHARE) >= self.sealed.events.len()
+        (rows + self.logged).saturating_mul(SEAL_SHARE) >= self.sealed.len
     }
 
     /// Seals every profile's events with the load's `rows` (in profile-and-time order; `at`
@@ -203,85 +233,101 @@ impl Store {
     /// them in the same pass: see the module doc. The string-value set additions go into
     /// `pending`.
     pub fn seal(&mut self, rows: &LoadedRows<'_>, at: &[Timestamp], pending: &mut PendingSets) {
-        let old = std::mem::take(&mut self.sealed);
-        let mut new = Sealed {
-            starts: Vec::with_capacity(self.records.len() + 1),
-            events: Vec::with_capacity(old.events.len() + self.logged + rows.slots.len()),
-            props: Vec::with_capacity(old.props.len() + self.logged + rows.slots.len()),
-        };
-        new.starts.push(0);
+        let mut old = std::mem::take(&mut self.sealed);
         let mut rebuilt = Rebuilt::default();
-        let mut from = 0;
         let mut seen: SmallVec<[NameSeen; 4]> = SmallVec::new();
         let mut row_props: Vec<(u32, PropValue)> = Vec::new();
-        for slot in 0..self.records.len() as u32 {
-            let to = from
-                + rows.slots[from..]
-                    .iter()
-                    .take_while(|&&s| s == slot)
-                    .count();
-            let Some(record) = self.records[slot as usize].as_mut() else {
-                // Erased: its sealed events go.
-                new.end_slot();
-                continue;
+        let slots = self.records.len();
+        let mut from = 0;
+        for c in 0..slots.div_ceil(CHUNK_SLOTS) {
+            let first = c * CHUNK_SLOTS;
+            let last = slots.min(first + CHUNK_SLOTS);
+            let before = old
+                .chunks
+                .get_mut(c)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            let new_rows = rows.slots[from..].partition_point(|&s| (s as usize) < last);
+            let mut chunk = Chunk {
+                starts: Vec::with_capacity(last - first + 1),
+                events: Vec::with_capacity(before.events.len() + new_rows),
+                props: Vec::with_capacity(before.props.len() + new_rows),
             };
-            seen.clear();
-            // The profile's events so far, in time order, then the load's rows merged in
-            // (after them on ties: they arrived last).
-            let log = record.log.take();
-            let mut runs = Runs::new();
-            runs.push(old.events_of(slot));
-            if let Some(log) = &log {
-                runs.extend(log.runs());
-            }
-            let mut earlier = TimeOrder::new(runs).peekable();
-            let mut row = from;
-            loop {
-                let take_row = match (earlier.peek(), row < to) {
-                    (Some(e), true) => (at[row].as_second(), at[row].subsec_nanosecond()) < e.key(),
-                    (None, true) => true,
-                    (Some(_), false) => false,
-                    (None, false) => break,
+            chunk.starts.push(0);
+            for slot in first as u32..last as u32 {
+                let to = from
+                    + rows.slots[from..]
+                        .iter()
+                        .take_while(|&&s| s == slot)
+                        .count();
+                let Some(record) = self.records[slot as usize].as_mut() else {
+                    // Erased: its sealed events go.
+                    chunk.end_slot();
+                    continue;
                 };
-                if take_row {
-                    row_props.clear();
-                    super::bulk::row_props(rows, row, &mut row_props);
-                    let when = at[row];
-                    let event = StoredEvent {
-                        name: rows.names[row],
-                        second: when.as_second(),
-                        nanosecond: when.subsec_nanosecond(),
-                        props_start: 0,
-                        props_len: 0,
-                    };
-                    for &(key, value) in &row_props {
-                        if let PropValue::String(id) = value {
-                            pending.string(event.name, key, id, slot);
-                        }
-                    }
-                    note(&mut seen, &event, row_props.iter().copied());
-                    new.push(
-                        &event,
-                        row_props.iter().map(|&(k, v)| StoredProp::new(k, v)),
-                    );
-                    row += 1;
-                } else {
-                    let e = earlier.next().expect("peeked");
-                    let arena = if old.holds(e) {
-                        &old.props[..]
-                    } else {
-                        &log.as_ref().expect("a logged event").props[..]
-                    };
-                    let props = &arena[e.props_start as usize..][..usize::from(e.props_len)];
-                    note(&mut seen, e, props.iter().map(|p| (p.key, p.value())));
-                    new.push(e, props.iter().copied());
+                seen.clear();
+                // The profile's events so far, in time order, then the load's rows merged in
+                // (after them on ties: they arrived last).
+                let log = record.log.take();
+                let mut runs = Runs::new();
+                runs.push(before.events_of(slot as usize - first));
+                if let Some(log) = &log {
+                    runs.extend(log.runs());
                 }
+                let mut earlier = TimeOrder::new(runs).peekable();
+                let mut row = from;
+                loop {
+                    let take_row = match (earlier.peek(), row < to) {
+                        (Some(e), true) => {
+                            (at[row].as_second(), at[row].subsec_nanosecond()) < e.key()
+                        }
+                        (None, true) => true,
+                        (Some(_), false) => false,
+                        (None, false) => break,
+                    };
+                    if take_row {
+                        row_props.clear();
+                        super::bulk::row_props(rows, row, &mut row_props);
+                        let when = at[row];
+                        let event = StoredEvent {
+                            name: rows.names[row],
+                            second: when.as_second(),
+                            nanosecond: when.subsec_nanosecond(),
+                            props_start: 0,
+                            props_len: 0,
+                        };
+                        for &(key, value) in &row_props {
+                            if let PropValue::String(id) = value {
+                                pending.string(event.name, key, id, slot);
+                            }
+                        }
+                        note(&mut seen, &event, row_props.iter().copied());
+                        let props = row_props.iter().map(|&(k, v)| StoredProp::new(k, v));
+                        chunk.push(&event, props);
+                        row += 1;
+                    } else {
+                        let e = earlier.next().expect("peeked");
+                        let arena = if before.holds(e) {
+                            &before.props[..]
+                        } else {
+                            &log.as_ref().expect("a logged event").props[..]
+                        };
+                        let props = &arena[e.props_start as usize..][..usize::from(e.props_len)];
+                        note(&mut seen, e, props.iter().map(|p| (p.key, p.value())));
+                        chunk.push(e, props.iter().copied());
+                    }
+                }
+                chunk.end_slot();
+                rebuilt.add(slot, &seen);
+                from = to;
             }
-            new.end_slot();
-            rebuilt.add(slot, &seen);
-            from = to;
+            // Logged events and properties were not counted ahead: give back what is spare
+            // (shrinking is done in place).
+            chunk.events.shrink_to_fit();
+            chunk.props.shrink_to_fit();
+            self.sealed.len += chunk.events.len();
+            self.sealed.chunks.push(chunk);
         }
-        self.sealed = new;
         self.logged = 0;
         rebuilt.install(&mut self.index);
     }
@@ -318,6 +364,78 @@ fn note(
                     s.totals.push((key, running));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use crate::ingest::{EventColumns, PropertyColumn};
+    use crate::{Audience, Event};
+
+    /// Loads (sealing across chunks of four slots), a tracked event and an erasure between
+    /// them leave what tracking every row one by one leaves.
+    #[test]
+    fn seals_across_chunks_keep_every_profile_and_answer() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let (mut bulk, mut one_by_one) = (Audience::new(), Audience::new());
+        for load in 0..4 {
+            let n = [300, 40, 200, 5][load];
+            let ids: Vec<String> = (0..n).map(|_| format!("p{}", rng.u32(0..30))).collect();
+            let names: Vec<&str> = (0..n).map(|_| ["buy", "view"][rng.usize(0..2)]).collect();
+            let times: Vec<Timestamp> = (0..n)
+                .map(|_| {
+                    Timestamp::from_second(now.as_second() - rng.i64(0..2_000) * 40_000).unwrap()
+                })
+                .collect();
+            let amounts: Vec<Option<f64>> = (0..n)
+                .map(|_| Some(f64::from(rng.u32(0..9)) / 4.0))
+                .collect();
+            let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let properties = [("amount", PropertyColumn::Numbers(&amounts))];
+            let columns = EventColumns {
+                ids: &id_refs,
+                names: &names,
+                times: &times,
+                properties: &properties,
+            };
+            bulk.load_events(&columns).unwrap();
+            for row in 0..n {
+                let e = Event::new(names[row], times[row]).value("amount", amounts[row].unwrap());
+                one_by_one.track(&ids[row], e).unwrap();
+            }
+            let e = Event::new("buy", now).value("amount", 1.0);
+            bulk.track("p3", e.clone()).unwrap();
+            one_by_one.track("p3", e).unwrap();
+            let gone = format!("p{}", 5 * load);
+            assert_eq!(bulk.erase(&gone).unwrap(), one_by_one.erase(&gone).unwrap());
+        }
+        for i in 0..30 {
+            let id = format!("p{i}");
+            assert_eq!(bulk.profile(&id), one_by_one.profile(&id), "{id}");
+        }
+        for text in [
+            "sum(buy.amount) > 3",
+            "did view at least 3 times in last 365d",
+            "last(buy) before 500d ago",
+            "avg(view.amount in last 90d) >= 1",
+        ] {
+            let p = bulk.predicate(text).unwrap();
+            let members = bulk.member_slots(&p, now).unwrap();
+            assert_eq!(
+                members,
+                bulk.member_slots_by_reference(&p, now).unwrap(),
+                "{text}"
+            );
+            let q = one_by_one.predicate(text).unwrap();
+            assert_eq!(
+                bulk.members(&p, now).unwrap(),
+                one_by_one.members(&q, now).unwrap(),
+                "{text}"
+            );
         }
     }
 }

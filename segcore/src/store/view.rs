@@ -70,8 +70,8 @@ impl<'a> RecordRef<'a> {
 
     /// The properties of `event`, from the arena that holds it.
     fn props_of(&self, event: &StoredEvent) -> &'a [StoredProp] {
-        let props: &'a [StoredProp] = if self.sealed.holds(event) {
-            self.sealed.props()
+        let props: &'a [StoredProp] = if self.sealed.holds(self.slot, event) {
+            self.sealed.props_of(self.slot)
         } else {
             self.record
                 .log
