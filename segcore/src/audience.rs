@@ -252,8 +252,7 @@ impl Audience {
 
     /// Applies an upsert that [`Audience::check_upsert`] passed.
     fn upsert_now<K: AsRef<str>>(&mut self, id: &str, attributes: Vec<(K, Value)>) -> Result<u32> {
-        let created = self.store.slot(id).is_none();
-        let slot = self.store.slot_or_insert(id);
+        let (slot, created) = self.store.slot_or_create(id);
         let names: Vec<String> = attributes
             .iter()
             .map(|(n, _)| n.as_ref().to_owned())
@@ -337,8 +336,7 @@ impl Audience {
         if let Some((ns, _)) = tag.split_once(':') {
             self.schema.declare_tag_namespace(ns)?;
         }
-        let created = self.store.slot(id).is_none();
-        let slot = self.store.slot_or_insert(id);
+        let (slot, created) = self.store.slot_or_create(id);
         self.store.add_tag(slot, tag, at);
         self.notify(slot, created, Change::Tag(tag));
         Ok(())
@@ -370,8 +368,7 @@ impl Audience {
             self.schema
                 .declare_event_property(&event.name, key, value.attr_type())?;
         }
-        let created = self.store.slot(id).is_none();
-        let slot = self.store.slot_or_insert(id);
+        let (slot, created) = self.store.slot_or_create(id);
         self.store.insert_event(slot, &event);
         self.notify(slot, created, Change::Event(&event.name));
         Ok(())
@@ -397,8 +394,7 @@ impl Audience {
             at: at.into(),
         })?;
         self.schema.declare_channel(channel)?;
-        let created = self.store.slot(id).is_none();
-        let slot = self.store.slot_or_insert(id);
+        let (slot, created) = self.store.slot_or_create(id);
         self.store
             .set_consent(slot, channel, Consent { granted, at });
         self.notify(slot, created, Change::Consent(channel));

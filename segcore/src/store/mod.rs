@@ -181,7 +181,11 @@ struct SlotsById {
 
 impl SlotsById {
     fn get(&self, records: &[Option<Record>], id: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(id);
+        self.get_hashed(records, self.hasher.hash_one(id), id)
+    }
+
+    /// [`SlotsById::get`] with the id's hash already known.
+    fn get_hashed(&self, records: &[Option<Record>], hash: u64, id: &str) -> Option<u32> {
         self.table
             .find(hash, |&slot| id_of(records, slot) == id)
             .copied()
@@ -238,10 +242,16 @@ impl Store {
 
     /// The slot of `id`, created if the profile is new.
     pub fn slot_or_insert(&mut self, id: &str) -> u32 {
-        if let Some(slot) = self.slot(id) {
-            return slot;
+        self.slot_or_create(id).0
+    }
+
+    /// The slot of `id`, and whether the profile was created now: one lookup.
+    pub fn slot_or_create(&mut self, id: &str) -> (u32, bool) {
+        let hash = self.ids.hasher.hash_one(id);
+        match self.ids.get_hashed(&self.records, hash, id) {
+            Some(slot) => (slot, false),
+            None => (self.create(id, hash), true),
         }
-        self.create(id, self.ids.hasher.hash_one(id))
     }
 
     /// A new profile `id`, whose hash is `hash`: its slot.
