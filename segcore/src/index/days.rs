@@ -9,8 +9,9 @@ use super::Bitmap;
 /// One event name's events on one UTC day: who did it (for `did e in <window>` as a union of
 /// days), and one row per event — slot, time within the day, numeric properties — so that
 /// counts, aggregates and `where` filters in a window are answered from these columns without
-/// visiting any profile. Rows are in arrival order, so any write is an append (a history loaded customer by
-/// customer arrives in no time order at all); a tally that needs time order checks it.
+/// visiting any profile. A single write appends its row (a history tracked customer by
+/// customer arrives in no time order at all); a bulk load leaves the rows in time order. A
+/// tally that needs time order checks it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DayBucket {
     pub members: Bitmap,
@@ -79,6 +80,12 @@ fn extend_columns<T: Copy>(
     }
 }
 
+/// `column` rearranged so that row `i` is the old row `order[i]`.
+fn permute<T: Copy>(column: &mut Vec<T>, order: &[u32]) {
+    let moved: Vec<T> = order.iter().map(|&r| column[r as usize]).collect();
+    *column = moved;
+}
+
 impl DayBucket {
     pub(super) fn insert(
         &mut self,
@@ -110,6 +117,27 @@ impl DayBucket {
         self.offsets.extend_from_slice(offsets);
         extend_columns(&mut self.numbers, before, slots.len(), numbers, f64::NAN);
         extend_columns(&mut self.strings, before, slots.len(), strings, NO_STRING);
+        self.sort_by_time();
+    }
+
+    /// Puts the rows in time order, ties in their order (a stable sort: a bucket of two
+    /// sorted parts, as a load leaves it, is merged in one pass). A profile whose rows of a
+    /// day came in two loads then still reads them in time order, so its sums need not go
+    /// to the reference.
+    fn sort_by_time(&mut self) {
+        if self.offsets.is_sorted() {
+            return;
+        }
+        let mut order: Vec<u32> = (0..self.offsets.len() as u32).collect();
+        order.sort_by_key(|&r| self.offsets[r as usize]);
+        permute(&mut self.slots, &order);
+        permute(&mut self.offsets, &order);
+        for (_, column) in &mut self.numbers {
+            permute(column, &order);
+        }
+        for (_, column) in &mut self.strings {
+            permute(column, &order);
+        }
     }
 
     fn push_row(&mut self, slot: u32, offset: u64, numbers: &[(u32, f64)], strings: &[(u32, u32)]) {
@@ -179,4 +207,32 @@ pub(crate) fn day_of(ns: i128) -> i64 {
     // Clamped: an unbounded window start (`i128::MIN`) is before every day.
     ns.div_euclid(DAY_NS)
         .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two loads' blocks of one day end up as one run in time order, ties in arrival order,
+    /// every column moved with its row.
+    #[test]
+    fn blocks_of_two_loads_merge_in_time_order() {
+        let mut bucket = DayBucket::default();
+        bucket.append_block(
+            &[1, 2, 1],
+            &[10, 20, 30],
+            vec![(7, vec![1.0, 2.0, 3.0])],
+            vec![],
+        );
+        bucket.append_block(&[1, 3], &[20, 5], vec![], vec![(8, vec![4, 5])]);
+        assert_eq!(bucket.offsets, [5, 10, 20, 20, 30]);
+        assert_eq!(bucket.slots, [3, 1, 2, 1, 1]);
+        let numbers = bucket.numbers(7).unwrap();
+        assert!(numbers[0].is_nan() && numbers[3].is_nan());
+        assert_eq!([numbers[1], numbers[2], numbers[4]], [1.0, 2.0, 3.0]);
+        assert_eq!(
+            bucket.strings(8).unwrap(),
+            [5, NO_STRING, NO_STRING, 4, NO_STRING]
+        );
+    }
 }

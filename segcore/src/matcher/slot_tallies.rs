@@ -56,6 +56,9 @@ const SUMS_MAX_DAYS: usize = 1 << 15;
 pub(super) struct SlotTallies {
     func: AggFunc,
     kind: Kind,
+    /// For the slot-indexed kinds, the slots with a tally in the order first seen: what is
+    /// read back and reset, so a query's cost follows its rows, not the audience's size.
+    touched: Vec<u32>,
 }
 
 enum Kind {
@@ -85,14 +88,14 @@ impl SlotTallies {
     pub(super) fn new(func: AggFunc, profiles: u64, slot_bound: usize, days: usize) -> SlotTallies {
         let dense = profiles.saturating_mul(DENSE_SLOTS_PER_PROFILE) >= slot_bound as u64;
         let kind = if dense && matches!(func, AggFunc::Min | AggFunc::Max) {
-            Kind::Best(vec![f64::NAN; slot_bound])
+            Kind::Best(pool::take(&pool::NANS, slot_bound, f64::NAN))
         } else if dense && days < SUMS_MAX_DAYS {
             Kind::Sums {
-                // Zero rather than the accumulator's -0.0, so the pages come zeroed for free:
-                // only the sign of a zero sum can differ, which no test tells apart.
-                sums: vec![0.0; slot_bound],
-                counts: (func == AggFunc::Avg).then(|| vec![0; slot_bound]),
-                last: vec![0; slot_bound],
+                // Zero rather than the accumulator's -0.0: only the sign of a zero sum can
+                // differ, which no test tells apart.
+                sums: pool::take(&pool::ZEROS, slot_bound, 0.0),
+                counts: (func == AggFunc::Avg).then(|| pool::take(&pool::COUNTS, slot_bound, 0)),
+                last: pool::take(&pool::KEYS, slot_bound, 0),
             }
         } else if dense {
             Kind::Dense {
@@ -102,7 +105,11 @@ impl SlotTallies {
         } else {
             Kind::Sparse(HashMap::with_hasher(BuildSlotHasher))
         };
-        SlotTallies { func, kind }
+        SlotTallies {
+            func,
+            kind,
+            touched: Vec::new(),
+        }
     }
 
     /// Adds `slot`'s value `x`, from the `day`-th bucket of the window at `offset`.
@@ -116,6 +123,9 @@ impl SlotTallies {
                 .add(day, offset, x),
             Kind::Best(best) => {
                 let b = &mut best[slot as usize];
+                if b.is_nan() {
+                    self.touched.push(slot);
+                }
                 *b = match func {
                     _ if b.is_nan() => x,
                     AggFunc::Min => b.min(x),
@@ -126,6 +136,9 @@ impl SlotTallies {
                 let i = slot as usize;
                 let key = ((day as u64) << DAY_SHIFT | offset) + 1;
                 let l = &mut last[i];
+                if *l == 0 {
+                    self.touched.push(slot);
+                }
                 let flag = if key < (*l & !OUT_OF_ORDER) {
                     OUT_OF_ORDER
                 } else {
@@ -153,28 +166,88 @@ impl SlotTallies {
         match &self.kind {
             Kind::Sparse(map) => Box::new(map.iter().map(|(&slot, t)| (slot, *t))),
             Kind::Dense { list, .. } => Box::new(list.iter().map(|(slot, t)| (*slot, *t))),
-            Kind::Sums { sums, counts, last } => Box::new(
-                last.iter()
-                    .enumerate()
-                    .filter(|(_, &l)| l != 0)
-                    .map(move |(i, &l)| {
-                        let n = counts.as_ref().map_or(1, |c| u64::from(c[i]));
-                        let tally = SlotTally {
-                            accumulator: Accumulator::from_parts(self.func, sums[i], n, None),
-                            last: (0, 0),
-                            in_time_order: l & OUT_OF_ORDER == 0,
-                        };
-                        (i as u32, tally)
-                    }),
-            ),
-            Kind::Best(best) => Box::new(best.iter().enumerate().filter(|(_, b)| !b.is_nan()).map(
-                |(slot, &b)| {
-                    let mut tally = SlotTally::new(self.func);
-                    tally.accumulator.add(b);
-                    (slot as u32, tally)
-                },
-            )),
+            Kind::Sums { sums, counts, last } => Box::new(self.touched.iter().map(move |&slot| {
+                let i = slot as usize;
+                let n = counts.as_ref().map_or(1, |c| u64::from(c[i]));
+                let tally = SlotTally {
+                    accumulator: Accumulator::from_parts(self.func, sums[i], n, None),
+                    last: (0, 0),
+                    in_time_order: last[i] & OUT_OF_ORDER == 0,
+                };
+                (slot, tally)
+            })),
+            Kind::Best(best) => Box::new(self.touched.iter().map(move |&slot| {
+                let mut tally = SlotTally::new(self.func);
+                tally.accumulator.add(best[slot as usize]);
+                (slot, tally)
+            })),
         }
+    }
+}
+
+impl Drop for SlotTallies {
+    /// Gives the slot-indexed columns back, their touched entries blank again.
+    fn drop(&mut self) {
+        let touched = &self.touched;
+        match &mut self.kind {
+            Kind::Best(best) => pool::give(&pool::NANS, std::mem::take(best), touched, f64::NAN),
+            Kind::Sums { sums, counts, last } => {
+                pool::give(&pool::ZEROS, std::mem::take(sums), touched, 0.0);
+                if let Some(counts) = counts.take() {
+                    pool::give(&pool::COUNTS, counts, touched, 0);
+                }
+                pool::give(&pool::KEYS, std::mem::take(last), touched, 0);
+            }
+            Kind::Sparse(_) | Kind::Dense { .. } => {}
+        }
+    }
+}
+
+/// Slot-indexed columns kept between queries on each thread, every entry blank (NaN, zero):
+/// a fresh column per query cost a page fault per 4 KiB it touched, or a fill of all of it,
+/// and a scan of all of it to read back — at a million profiles, most of a short window's
+/// time.
+mod pool {
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    /// Columns kept per kind and thread.
+    const KEPT: usize = 2;
+
+    pub(super) type Pool<T> = LocalKey<RefCell<Vec<Vec<T>>>>;
+
+    thread_local! {
+        pub(super) static NANS: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
+        pub(super) static ZEROS: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
+        pub(super) static COUNTS: RefCell<Vec<Vec<u32>>> = const { RefCell::new(Vec::new()) };
+        pub(super) static KEYS: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A column of at least `len` entries, all `blank`.
+    pub(super) fn take<T: Copy>(pool: &'static Pool<T>, len: usize, blank: T) -> Vec<T> {
+        let mut column = pool.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        if column.len() < len {
+            column.resize(len, blank);
+        }
+        column
+    }
+
+    /// Returns `column` to the pool once the `touched` entries are `blank` again.
+    pub(super) fn give<T: Copy>(
+        pool: &'static Pool<T>,
+        mut column: Vec<T>,
+        touched: &[u32],
+        blank: T,
+    ) {
+        for &slot in touched {
+            column[slot as usize] = blank;
+        }
+        pool.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < KEPT {
+                p.push(column);
+            }
+        });
     }
 }
 
