@@ -160,14 +160,7 @@ impl Store {
             let end = e.props_end as usize;
             let own = &props[start..end];
             start = end;
-            let stored = StoredEvent {
-                name: e.name,
-                second: e.at.as_second(),
-                nanosecond: e.at.subsec_nanosecond(),
-                props_start: u32::try_from(log.props.len())
-                    .expect("fewer than 2^32 properties per profile"),
-                props_len: u16::try_from(own.len()).expect("fewer than 2^16 properties per event"),
-            };
+            let stored = StoredEvent::new(e.name, e.at, log.props.len(), own.len());
             log.props
                 .extend(own.iter().map(|&(key, value)| StoredProp::new(key, value)));
             merged_most |= log.push(stored) == Pushed::MergedMost;

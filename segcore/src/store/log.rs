@@ -30,6 +30,41 @@ pub(crate) struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// An event named `name` at `at`, whose `props_len` properties start at `props_start` in
+    /// its arena.
+    pub(super) fn new(
+        name: u32,
+        at: Timestamp,
+        props_start: usize,
+        props_len: usize,
+    ) -> StoredEvent {
+        StoredEvent {
+            name,
+            second: at.as_second(),
+            nanosecond: at.subsec_nanosecond(),
+            props_start: u32::try_from(props_start)
+                .expect("fewer than 2^32 properties in an arena"),
+            props_len: u16::try_from(props_len).expect("fewer than 2^16 properties per event"),
+        }
+    }
+
+    /// The same event with its properties copied to `props_start` of another arena.
+    pub(super) fn moved(&self, props_start: usize) -> StoredEvent {
+        StoredEvent {
+            props_start: u32::try_from(props_start)
+                .expect("fewer than 2^32 properties in an arena"),
+            ..*self
+        }
+    }
+
+    /// Its properties, in `arena`, the one that holds them.
+    pub(super) fn props_in<'a>(
+        &self,
+        arena: &'a [crate::store::StoredProp],
+    ) -> &'a [crate::store::StoredProp] {
+        &arena[self.props_start as usize..][..usize::from(self.props_len)]
+    }
+
     pub fn at(&self) -> Timestamp {
         Timestamp::new(self.second, self.nanosecond).expect("stored from a valid timestamp")
     }
@@ -43,6 +78,11 @@ impl StoredEvent {
     pub(super) fn key(&self) -> (i64, i32) {
         (self.second, self.nanosecond)
     }
+}
+
+/// An instant as the pair [`StoredEvent::key`] gives for an event at it.
+pub(super) fn key_of(at: Timestamp) -> (i64, i32) {
+    (at.as_second(), at.subsec_nanosecond())
 }
 
 /// A profile's events and their properties.

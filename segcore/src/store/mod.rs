@@ -410,14 +410,7 @@ impl Store {
         self.index
             .add_event(name, at_time, slot, &numbers, &strings);
         let log = self.record_mut(slot).log.get_or_insert_with(Box::default);
-        let stored = StoredEvent {
-            name,
-            second: at_time.as_second(),
-            nanosecond: at_time.subsec_nanosecond(),
-            props_start: u32::try_from(log.props.len())
-                .expect("fewer than 2^32 properties per profile"),
-            props_len: u16::try_from(props.len()).expect("fewer than 2^16 properties per event"),
-        };
+        let stored = StoredEvent::new(name, at_time, log.props.len(), props.len());
         for &(key, value) in props {
             push_compact(&mut log.props, StoredProp::new(key, value));
         }

@@ -13,7 +13,7 @@
 use jiff::Timestamp;
 use smallvec::SmallVec;
 
-use super::log::Runs;
+use super::log::{key_of, Runs};
 use super::{PropValue, Store, StoredEvent, StoredProp, TimeOrder};
 use std::collections::BTreeMap;
 
@@ -95,16 +95,12 @@ impl Chunk {
             .contains(&std::ptr::from_ref(event))
     }
 
-    /// Appends `event` with `props` as the next event of the slot being written.
+    /// Appends `event` with `props` (as many as it has) as the next event of the slot being
+    /// written.
     fn push(&mut self, event: &StoredEvent, props: impl IntoIterator<Item = StoredProp>) {
         let start = self.props.len();
         self.props.extend(props);
-        self.events.push(StoredEvent {
-            props_start: u32::try_from(start).expect("fewer than 2^32 properties in a chunk"),
-            props_len: u16::try_from(self.props.len() - start)
-                .expect("fewer than 2^16 properties per event"),
-            ..*event
-        });
+        self.events.push(event.moved(start));
     }
 
     /// Ends the slot being written.
@@ -278,9 +274,7 @@ impl Store {
                 let mut row = from;
                 loop {
                     let take_row = match (earlier.peek(), row < to) {
-                        (Some(e), true) => {
-                            (at[row].as_second(), at[row].subsec_nanosecond()) < e.key()
-                        }
+                        (Some(e), true) => key_of(at[row]) < e.key(),
                         (None, true) => true,
                         (Some(_), false) => false,
                         (None, false) => break,
@@ -288,14 +282,7 @@ impl Store {
                     if take_row {
                         row_props.clear();
                         super::bulk::row_props(rows, row, &mut row_props);
-                        let when = at[row];
-                        let event = StoredEvent {
-                            name: rows.names[row],
-                            second: when.as_second(),
-                            nanosecond: when.subsec_nanosecond(),
-                            props_start: 0,
-                            props_len: 0,
-                        };
+                        let event = StoredEvent::new(rows.names[row], at[row], 0, row_props.len());
                         for &(key, value) in &row_props {
                             if let PropValue::String(id) = value {
                                 pending.string(event.name, key, id, slot);
@@ -312,7 +299,7 @@ impl Store {
                         } else {
                             &log.as_ref().expect("a logged event").props[..]
                         };
-                        let props = &arena[e.props_start as usize..][..usize::from(e.props_len)];
+                        let props = e.props_in(arena);
                         note(&mut seen, e, props.iter().map(|p| (p.key, p.value())));
                         chunk.push(e, props.iter().copied());
                     }

@@ -78,7 +78,6 @@ impl<'a> RecordRef<'a> {
                 .as_ref()
                 .map_or(&[][..], |log| log.props.as_slice())
         };
-        let start = event.props_start as usize;
-        &props[start..start + usize::from(event.props_len)]
+        event.props_in(props)
     }
 }
