@@ -169,6 +169,8 @@ mod continuous {
         ) {
             let mut a = Audience::new();
             a.store.index.value_limit = 4;
+            // Declared, so a case where no profile holds a score still parses.
+            a.declare_attribute("score", crate::value::AttrType::Number).unwrap();
             for (i, v) in values.iter().enumerate() {
                 let attrs: Vec<(&str, Value)> = v.iter().map(|x| ("score", Value::from(*x))).collect();
                 a.upsert(&format!("p{i}"), attrs).unwrap();
