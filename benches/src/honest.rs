@@ -84,8 +84,8 @@ impl HonestEvents {
         self.owner.is_empty()
     }
 
-    /// Loads the events into `audience` through `load_events`, in batches of `batch` rows
-    /// (as the Python path sends record batches).
+    /// Loads the events into `audience` as one [`segcore::ingest::EventLoad`], in batches of
+    /// `batch` rows (as the Python path hands over a table's record batches).
     pub fn load_into(&self, audience: &mut Audience, batch: usize) {
         let ids: Vec<&str> = self
             .owner
@@ -97,17 +97,18 @@ impl HonestEvents {
             .iter()
             .map(|&p| if p { "purchase" } else { "page_view" })
             .collect();
+        let mut load = audience.event_load();
         for from in (0..self.len()).step_by(batch.max(1)) {
             let to = (from + batch).min(self.len());
             let properties = [("amount", PropertyColumn::Numbers(&self.amounts[from..to]))];
-            audience
-                .load_events(&EventColumns {
-                    ids: &ids[from..to],
-                    names: &names[from..to],
-                    times: &self.times[from..to],
-                    properties: &properties,
-                })
-                .expect("valid rows");
+            load.add(&EventColumns {
+                ids: &ids[from..to],
+                names: &names[from..to],
+                times: &self.times[from..to],
+                properties: &properties,
+            })
+            .expect("valid rows");
         }
+        load.finish();
     }
 }

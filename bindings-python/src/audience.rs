@@ -78,25 +78,39 @@ impl Audience {
         .py_err()
     }
 
-    /// Runs a bulk load: per batch, `prepare` converts the columns (holding the GIL), then
-    /// `write` writes the rows (without it) and says how many; a refused row becomes the core's
-    /// error with its row number in the table. Returns the rows loaded.
+    /// Runs a bulk load: `prepare` converts each record batch's columns (holding the GIL), and
+    /// the batches are gathered until they hold `group_rows` rows (at least one batch); then
+    /// `write` writes the group's rows (without the GIL, under one lock) and says how many; a
+    /// refused row becomes the core's error with its row number in the table. `progress` is
+    /// called after each group. Returns the rows loaded.
     fn load<P: Sync>(
         &self,
         py: Python<'_>,
         table: &Bound<'_, PyAny>,
         progress: Option<&Bound<'_, PyAny>>,
         mut prepare: impl FnMut(&RecordBatch) -> PyResult<P>,
-        write: impl Fn(&mut segcore::Audience, &P) -> Result<usize, (segcore::Error, usize)> + Sync,
+        group_rows: impl Fn(&segcore::Audience) -> usize,
+        write: impl Fn(&mut segcore::Audience, &[P]) -> Result<usize, (segcore::Error, usize)> + Sync,
     ) -> PyResult<usize> {
         let mut reader = loads::stream(table)?;
         let mut done = 0;
-        while let Some(batch) = loads::next_batch(&mut reader)? {
-            let rows = prepare(&batch)?;
-            // One batch a record batch: one fsync for its rows on a durable audience.
+        loop {
+            let limit = group_rows(&self.read());
+            let (mut group, mut rows) = (Vec::new(), 0);
+            while group.is_empty() || rows < limit {
+                let Some(batch) = loads::next_batch(&mut reader)? else {
+                    break;
+                };
+                rows += batch.num_rows();
+                group.push(prepare(&batch)?);
+            }
+            if group.is_empty() {
+                return Ok(done);
+            }
+            // One write a group: one fsync for its rows on a durable audience.
             let outcome = py
                 .detach(|| {
-                    let (outcome, commit) = self.write().batch(|a| Ok(write(a, &rows)))?;
+                    let (outcome, commit) = self.write().batch(|a| Ok(write(a, &group)))?;
                     commit.wait()?;
                     Ok(outcome)
                 })
@@ -109,7 +123,6 @@ impl Audience {
                 progress.call1((done,))?;
             }
         }
-        Ok(done)
     }
 
     /// The predicate a segment argument stands for.
@@ -417,8 +430,8 @@ impl Audience {
             }
             Ok((ids, tag_lists, attributes))
         };
-        let write = |audience: &mut segcore::Audience,
-                     (ids, tag_lists, attributes): &ProfileRows| {
+        let write_batch = |audience: &mut segcore::Audience,
+                           (ids, tag_lists, attributes): &ProfileRows| {
             for (r, id) in ids.iter().enumerate() {
                 let row = attributes
                     .iter()
@@ -438,7 +451,15 @@ impl Audience {
             }
             Ok(ids.len())
         };
-        self.load(py, table, progress, prepare, write)
+        let write = |audience: &mut segcore::Audience, group: &[ProfileRows]| {
+            let mut offset = 0;
+            for rows in group {
+                offset += write_batch(audience, rows).map_err(|(e, r)| (e, offset + r))?;
+            }
+            Ok(offset)
+        };
+        // A batch a group: upserts are written one by one anyway.
+        self.load(py, table, progress, prepare, |_| 0, write)
     }
 
     /// Loads events from a table: one row an event, with its profile's `id`, its `name` and
@@ -472,66 +493,83 @@ impl Audience {
                 properties,
             })
         };
-        let write = |audience: &mut segcore::Audience, rows: &EventRows| {
-            let ids = loads::strs(&rows.ids);
-            let names = loads::strs(&rows.names);
-            let strings: Vec<Vec<Option<&str>>> = rows
-                .properties
-                .iter()
-                .map(|(_, p)| match p {
-                    PropertyValues::Strings(a) => loads::optional_strs(a),
-                    _ => Vec::new(),
-                })
-                .collect();
-            let n = ids.len();
-            let mut start = 0;
-            while start < n {
-                // Up to the next row with a value no event property can hold: that row goes
-                // through `track`, which refuses it with its reason.
-                let stop = rows
+        // A group's batches are written as one load: see `segcore::ingest::EventLoad`.
+        let write = |audience: &mut segcore::Audience, group: &[EventRows]| {
+            let mut load = audience.event_load();
+            let mut offset = 0;
+            for rows in group {
+                let ids = loads::strs(&rows.ids);
+                let names = loads::strs(&rows.names);
+                let strings: Vec<Vec<Option<&str>>> = rows
                     .properties
                     .iter()
-                    .filter_map(|(_, p)| match p {
-                        PropertyValues::Other(v) => v[start..]
-                            .iter()
-                            .position(Option::is_some)
-                            .map(|i| start + i),
-                        _ => None,
-                    })
-                    .min()
-                    .unwrap_or(n);
-                let properties: Vec<(&str, PropertyColumn<'_>)> = rows
-                    .properties
-                    .iter()
-                    .zip(&strings)
-                    .filter_map(|((key, p), s)| match p {
-                        PropertyValues::Numbers(v) => {
-                            Some((key.as_str(), PropertyColumn::Numbers(&v[start..stop])))
-                        }
-                        PropertyValues::Strings(_) => {
-                            Some((key.as_str(), PropertyColumn::Strings(&s[start..stop])))
-                        }
-                        PropertyValues::Other(_) => None,
+                    .map(|(_, p)| match p {
+                        PropertyValues::Strings(a) => loads::optional_strs(a),
+                        _ => Vec::new(),
                     })
                     .collect();
-                let columns = EventColumns {
-                    ids: &ids[start..stop],
-                    names: &names[start..stop],
-                    times: &rows.times[start..stop],
-                    properties: &properties,
-                };
-                audience
-                    .load_events(&columns)
-                    .map_err(|e| (e.error, start + e.row))?;
-                if stop < n {
-                    let event = loads::event_of_row(rows, &names, &strings, stop);
-                    audience.track(ids[stop], event).map_err(|e| (e, stop))?;
+                let n = ids.len();
+                let mut start = 0;
+                while start < n {
+                    // Up to the next row with a value no event property can hold: that row goes
+                    // through `track`, which refuses it with its reason.
+                    let stop = rows
+                        .properties
+                        .iter()
+                        .filter_map(|(_, p)| match p {
+                            PropertyValues::Other(v) => v[start..]
+                                .iter()
+                                .position(Option::is_some)
+                                .map(|i| start + i),
+                            _ => None,
+                        })
+                        .min()
+                        .unwrap_or(n);
+                    let properties: Vec<(&str, PropertyColumn<'_>)> = rows
+                        .properties
+                        .iter()
+                        .zip(&strings)
+                        .filter_map(|((key, p), s)| match p {
+                            PropertyValues::Numbers(v) => {
+                                Some((key.as_str(), PropertyColumn::Numbers(&v[start..stop])))
+                            }
+                            PropertyValues::Strings(_) => {
+                                Some((key.as_str(), PropertyColumn::Strings(&s[start..stop])))
+                            }
+                            PropertyValues::Other(_) => None,
+                        })
+                        .collect();
+                    let columns = EventColumns {
+                        ids: &ids[start..stop],
+                        names: &names[start..stop],
+                        times: &rows.times[start..stop],
+                        properties: &properties,
+                    };
+                    load.add(&columns)
+                        .map_err(|e| (e.error, offset + start + e.row))?;
+                    if stop < n {
+                        // The rows before it are written first: they came first.
+                        load.finish();
+                        let event = loads::event_of_row(rows, &names, &strings, stop);
+                        audience
+                            .track(ids[stop], event)
+                            .map_err(|e| (e, offset + stop))?;
+                        load = audience.event_load();
+                    }
+                    start = stop + 1;
                 }
-                start = stop + 1;
+                offset += n;
             }
-            Ok(n)
+            Ok(offset)
         };
-        self.load(py, table, progress, prepare, write)
+        self.load(
+            py,
+            table,
+            progress,
+            prepare,
+            segcore::Audience::event_load_rows,
+            write,
+        )
     }
 
     // ---- segments ----

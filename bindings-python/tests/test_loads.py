@@ -180,6 +180,29 @@ def test_events_in_any_order_load_as_tracked_one_by_one() -> None:
         assert bulk.profile(id) == hand.profile(id), id
 
 
+def test_events_in_many_batches_load_as_one_group() -> None:
+    n = 3_000
+    columns = {
+        "id": [f"p{i % 700}" for i in range(n)],
+        "name": ["visit"] * n,
+        "time": [float(1_700_000_000 + i) for i in range(n)],
+    }
+    seen: list[int] = []
+    a = segcore.Audience()
+    assert a._load_events(pa.table(columns).to_reader(max_chunksize=400), progress=seen.append) == n
+    # One group: the seven batches are written together, then progress is told.
+    assert seen == [n]
+    assert a.count("did visit at least 5 times in last 10000d", NOW) == 200
+    # A row refused in a later batch is named by its row in the table; the rows before it,
+    # in earlier batches too, stay loaded.
+    b = segcore.Audience()
+    bad = pa.table({**columns, "ok": [True if i == 2_500 else None for i in range(n)]})
+    with pytest.raises(segcore.InvalidValueError) as refused:
+        b.load_events(bad.to_reader(max_chunksize=400))
+    assert refused.value.row == 2_500
+    assert b.count("did visit at least 4 times in last 10000d", NOW) == 400
+
+
 def test_a_property_no_event_can_hold_stops_the_load_at_its_row() -> None:
     a = segcore.Audience()
     table = pa.table(

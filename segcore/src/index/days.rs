@@ -53,7 +53,7 @@ fn append<T: Copy>(
 
 /// Appends a block of `added` rows to the columns: the block's columns extend theirs (a new key
 /// gets a column, `missing` for the rows before), the others get `missing`.
-fn extend_columns<T: Copy>(
+pub(crate) fn extend_columns<T: Copy>(
     columns: &mut Vec<(u32, Vec<T>)>,
     before: usize,
     added: usize,

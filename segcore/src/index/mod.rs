@@ -20,7 +20,7 @@ mod totals;
 pub(crate) use attributes::RANGE_ENCODE_LIMIT;
 pub(crate) use attributes::{at_most, bucket, AttributeIndex, NumKey, Values, VALUE_LIMIT};
 pub(crate) use day_rows::{day_blocks, scatter, LoadedRows};
-pub(crate) use days::{day_of, offset_in_day, DayBucket, DAY_NS, NO_STRING};
+pub(crate) use days::{day_of, extend_columns, offset_in_day, DayBucket, DAY_NS, NO_STRING};
 pub(crate) use grid::{coarse_of, Cell, Grid, Located, FINE_PER_COARSE, FINE_PER_DEGREE};
 pub(crate) use occurrences::{Occurrences, Span};
 pub(crate) use pending::PendingSets;

@@ -7,11 +7,9 @@ use jiff::Timestamp;
 
 use crate::audience::{Audience, MAX_EVENT_PROPERTIES};
 use crate::error::Error;
-use crate::index::{day_blocks, scatter, LoadedRows, PendingSets, NO_STRING};
 use crate::limits::check_instant;
 use crate::profile::Event;
 use crate::schema::check_name;
-use crate::store::{row_props, PropValue, RunEvent, Store};
 use crate::value::{AttrType, Value};
 
 /// Events as columns of equal length: row `i` of each is one event of profile `ids[i]`.
@@ -65,7 +63,7 @@ impl PropertyColumn<'_> {
         }
     }
 
-    fn attr_type(&self) -> AttrType {
+    pub(super) fn attr_type(&self) -> AttrType {
         match self {
             PropertyColumn::Numbers(_) => AttrType::Number,
             PropertyColumn::Strings(_) => AttrType::String,
@@ -111,7 +109,7 @@ impl EventColumns<'_> {
     }
 
     /// The number of rows, or what is wrong with the columns' lengths.
-    fn rows(&self) -> Result<usize, Error> {
+    pub(super) fn rows(&self) -> Result<usize, Error> {
         let rows = self.ids.len();
         let mut lengths = vec![("names", self.names.len()), ("times", self.times.len())];
         lengths.extend(self.properties.iter().map(|(k, c)| (*k, c.len())));
@@ -126,17 +124,17 @@ impl EventColumns<'_> {
 
 /// For one event name: each property column's problem with it (its type against the schema),
 /// and whether any row of the name has a value in the column.
-struct NameColumns {
+pub(super) struct NameColumns {
     refused: Vec<Option<Error>>,
-    present: Vec<bool>,
+    pub(super) present: Vec<bool>,
 }
 
 /// What the check of the columns found: how many rows are good, the first bad row's error,
 /// and for each name (in order of first appearance) which columns its rows use.
-struct Checked<'a> {
-    good: usize,
-    refused: Option<Error>,
-    names: Vec<(&'a str, NameColumns)>,
+pub(super) struct Checked<'a> {
+    pub(super) good: usize,
+    pub(super) refused: Option<Error>,
+    pub(super) names: Vec<(&'a str, NameColumns)>,
 }
 
 impl Audience {
@@ -148,29 +146,15 @@ impl Audience {
     /// Returns the number of rows loaded: all of them, or a [`RowError`] naming the first
     /// refused row (the rows before it are loaded). A durable or live audience loads the
     /// checked rows one by one through [`Audience::track`], journaling and notifying each.
+    ///
+    /// A table in many batches loads faster as one load: see [`Audience::event_load`].
     pub fn load_events(&mut self, columns: &EventColumns<'_>) -> Result<usize, RowError> {
-        let rows = columns.rows().map_err(|error| RowError { row: 0, error })?;
-        let checked = self.check_columns(columns, rows);
-        if self.directory().is_some() || self.live.is_some() {
-            for row in 0..checked.good {
-                self.track(columns.ids[row], columns.event(row))
-                    .map_err(|error| RowError { row, error })?;
-            }
-        } else {
-            self.write_columns(columns, &checked);
-        }
-        match checked.refused {
-            Some(error) => Err(RowError {
-                row: checked.good,
-                error,
-            }),
-            None => Ok(rows),
-        }
+        self.event_load().add(columns)
     }
 
     /// Checks the rows in order, as [`Audience::track`] would check each, up to the first
     /// refused one.
-    fn check_columns<'a>(&self, columns: &EventColumns<'a>, rows: usize) -> Checked<'a> {
+    pub(super) fn check_columns<'a>(&self, columns: &EventColumns<'a>, rows: usize) -> Checked<'a> {
         let mut names: Vec<(&'a str, NameColumns)> = Vec::new();
         let mut by_name: HashMap<&'a str, usize> = HashMap::new();
         let keys: Vec<&str> = columns.properties.iter().map(|(k, _)| *k).collect();
@@ -237,197 +221,6 @@ impl Audience {
             present: vec![false; columns.properties.len()],
         }
     }
-
-    /// Writes the checked rows: the schema first, then each profile's events in time order.
-    fn write_columns(&mut self, columns: &EventColumns<'_>, checked: &Checked<'_>) {
-        let rows = checked.good;
-        let mut name_ids: HashMap<&str, u32> = HashMap::new();
-        for (name, used) in &checked.names {
-            self.schema
-                .declare_event(name)
-                .expect("checked: a non-empty name");
-            for (c, (key, column)) in columns.properties.iter().enumerate() {
-                if used.present[c] {
-                    self.schema
-                        .declare_event_property(name, key, column.attr_type())
-                        .expect("checked against the schema");
-                }
-            }
-            name_ids.insert(name, self.store.event_names.intern(name));
-        }
-        // Property columns in key id order, so each row's properties come out sorted; numbers
-        // with NaN (never a stored value) for none, strings interned.
-        let mut keyed: Vec<(u32, &PropertyColumn<'_>)> = columns
-            .properties
-            .iter()
-            .map(|(key, column)| (self.store.keys.intern(key), column))
-            .collect();
-        keyed.sort_by_key(|(k, _)| *k);
-        let mut numbers: Vec<(u32, Vec<f64>)> = Vec::new();
-        let mut strings: Vec<(u32, Vec<u32>)> = Vec::new();
-        for &(key, column) in &keyed {
-            match column {
-                PropertyColumn::Numbers(v) => numbers.push((
-                    key,
-                    v[..rows].iter().map(|x| x.unwrap_or(f64::NAN)).collect(),
-                )),
-                PropertyColumn::Strings(v) => strings.push((
-                    key,
-                    v[..rows]
-                        .iter()
-                        .map(|s| s.map_or(NO_STRING, |s| self.store.prop_strings.intern(s)))
-                        .collect(),
-                )),
-            }
-        }
-        let slots = self.store.slots_or_insert(&columns.ids[..rows]);
-        let names = names_of(&columns.names[..rows], &name_ids);
-        let times: Vec<i128> = columns.times[..rows]
-            .iter()
-            .map(|t| t.as_nanosecond())
-            .collect();
-        // Every column moved into profile-and-time order once, so that what follows reads it
-        // front to back (reading the rows in that order from the input cost a cache miss per
-        // value).
-        let place = places(&by_profile_and_time(&slots, &times));
-        let at = scatter(&columns.times[..rows], &place);
-        let numbers: Vec<(u32, Vec<f64>)> = numbers
-            .into_iter()
-            .map(|(key, column)| (key, scatter(&column, &place)))
-            .collect();
-        let strings: Vec<(u32, Vec<u32>)> = strings
-            .into_iter()
-            .map(|(key, column)| (key, scatter(&column, &place)))
-            .collect();
-        let loaded = LoadedRows {
-            slots: &scatter(&slots, &place),
-            names: &scatter(&names, &place),
-            times: &scatter(&times, &place),
-            numbers: &numbers,
-            strings: &strings,
-        };
-        drop((slots, names, times));
-        // The two sides of the store are written at once: the profiles' events here, the
-        // day buckets' blocks (which read only the rows) on another core.
-        let store = &mut self.store;
-        // A large load (against what is sealed) seals; a small one goes to the logs.
-        let seal = store.should_seal(rows);
-        let write = |store: &mut Store| {
-            if seal {
-                let mut pending = PendingSets::default();
-                store.seal(&loaded, &at, &mut pending);
-                pending
-            } else {
-                write_runs(store, &loaded, &at)
-            }
-        };
-        let (pending, blocks) = if rows >= ROWS_FOR_TWO_CORES && two_cores() {
-            std::thread::scope(|scope| {
-                let blocks = scope.spawn(|| day_blocks(&loaded));
-                let pending = write(store);
-                let blocks = blocks.join().expect("grouping rows does not panic");
-                (pending, blocks)
-            })
-        } else {
-            (write(store), day_blocks(&loaded))
-        };
-        self.store.index.append_day_blocks(blocks);
-        pending.apply(&mut self.store.index);
-    }
-}
-
-/// Below this many rows, a second thread costs more than it saves.
-const ROWS_FOR_TWO_CORES: usize = 1 << 15;
-
-fn two_cores() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
-}
-
-/// Appends each profile's run of `rows` (in profile-and-time order; `at` their times) to its
-/// log, totals and spans; returns the member-set changes to apply.
-fn write_runs(store: &mut Store, rows: &LoadedRows<'_>, at: &[Timestamp]) -> PendingSets {
-    let mut pending = PendingSets::default();
-    let mut run: Vec<RunEvent> = Vec::new();
-    let mut props: Vec<(u32, PropValue)> = Vec::new();
-    for (from, to) in runs_of(rows.slots) {
-        run.clear();
-        props.clear();
-        for (row, &when) in (from..to).zip(&at[from..to]) {
-            row_props(rows, row, &mut props);
-            run.push(RunEvent {
-                name: rows.names[row],
-                at: when,
-                props_end: u32::try_from(props.len()).expect("fewer than 2^32 properties"),
-            });
-        }
-        store.append_run(rows.slots[from], &run, &props, &mut pending);
-    }
-    pending
-}
-
-/// Each row's interned event name.
-fn names_of(names: &[&str], ids: &HashMap<&str, u32>) -> Vec<u32> {
-    let mut last: Option<(&str, u32)> = None;
-    names
-        .iter()
-        .map(|&name| {
-            let id = match last {
-                Some((previous, id)) if previous == name => id,
-                _ => ids[name],
-            };
-            last = Some((name, id));
-            id
-        })
-        .collect()
-}
-
-/// Where each row goes, given the rows in their new order.
-fn places(order: &[u32]) -> Vec<u32> {
-    let mut place = vec![0u32; order.len()];
-    for (i, &row) in order.iter().enumerate() {
-        place[row as usize] = i as u32;
-    }
-    place
-}
-
-/// The ranges of equal neighbours in `slots`: one profile's rows each.
-fn runs_of(slots: &[u32]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let slot = *slots.get(from)?;
-        let to = from + slots[from..].iter().take_while(|&&s| s == slot).count();
-        let run = (from, to);
-        from = to;
-        Some(run)
-    })
-}
-
-/// The rows ordered by slot (a counting sort: linear), then by time within a slot, ties in row
-/// order: each profile's events together and in the order the store keeps them.
-fn by_profile_and_time(slots: &[u32], times: &[i128]) -> Vec<u32> {
-    let bound = slots.iter().max().map_or(0, |&s| s as usize + 1);
-    let mut starts = vec![0u32; bound + 1];
-    for &slot in slots {
-        starts[slot as usize + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut order = vec![0u32; slots.len()];
-    let mut next = starts.clone();
-    for (row, &slot) in slots.iter().enumerate() {
-        let at = &mut next[slot as usize];
-        order[*at as usize] = row as u32;
-        *at += 1;
-    }
-    for w in starts.windows(2) {
-        let group = &mut order[w[0] as usize..w[1] as usize];
-        if group.len() > 1 && !group.is_sorted_by_key(|&r| times[r as usize]) {
-            // Stable: ties keep row order.
-            group.sort_by_key(|&r| times[r as usize]);
-        }
-    }
-    order
 }
 
 /// At most [`MAX_EVENT_PROPERTIES`] properties in a row (only counted when there are more

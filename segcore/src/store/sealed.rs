@@ -219,6 +219,11 @@ fn day_sets(pairs: Vec<(i64, u32)>) -> BTreeMap<i64, Bitmap> {
 }
 
 impl Store {
+    /// How many events are sealed.
+    pub fn sealed_events(&self) -> usize {
+        self.sealed.len
+    }
+
     /// Whether a load of `rows` rows should seal (see [`SEAL_SHARE`]).
     pub fn should_seal(&self, rows: usize) -> bool {
         (rows + self.logged).saturating_mul(SEAL_SHARE) >= self.sealed.len
