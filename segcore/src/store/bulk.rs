@@ -101,13 +101,13 @@ impl Store {
             .map_or(1, |n| n.get())
             .min(ids.len() / LOOKUPS_PER_THREAD + 1);
         if threads <= 1 || self.live_count() == 0 {
-            return ids.iter().map(|id| self.slot(id)).collect();
+            return self.ids.get_all(&self.records, ids);
         }
         let chunk = ids.len().div_ceil(threads);
         std::thread::scope(|scope| {
             let parts: Vec<_> = ids
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|id| self.slot(id)).collect()))
+                .map(|part| scope.spawn(move || self.ids.get_all(&self.records, part)))
                 .collect();
             parts
                 .into_iter()

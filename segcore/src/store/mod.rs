@@ -5,10 +5,7 @@ use hashbrown::HashMap;
 
 use jiff::Timestamp;
 
-use std::hash::BuildHasher;
-
 use compact_str::CompactString;
-use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::column::{AttrRef, ColumnRef, Columns};
 use crate::geo;
@@ -19,10 +16,12 @@ use crate::value::Value;
 mod bulk;
 mod log;
 mod sealed;
+mod slots_by_id;
 mod view;
 
 pub(crate) use bulk::{row_props, RunEvent};
 use sealed::Sealed;
+use slots_by_id::SlotsById;
 pub(crate) use view::RecordRef;
 
 use log::{push_compact, EventLog, Pushed};
@@ -171,51 +170,6 @@ impl Record {
     }
 }
 
-/// Profile id → slot. The table holds slots only; ids are hashed and compared where the
-/// records keep them, so each id is stored once.
-#[derive(Debug, Clone, Default)]
-struct SlotsById {
-    table: HashTable<u32>,
-    hasher: DefaultHashBuilder,
-}
-
-impl SlotsById {
-    fn get(&self, records: &[Option<Record>], id: &str) -> Option<u32> {
-        self.get_hashed(records, self.hasher.hash_one(id), id)
-    }
-
-    /// [`SlotsById::get`] with the id's hash already known.
-    fn get_hashed(&self, records: &[Option<Record>], hash: u64, id: &str) -> Option<u32> {
-        self.table
-            .find(hash, |&slot| id_of(records, slot) == id)
-            .copied()
-    }
-
-    /// [`SlotsById::insert`] with the id's hash already known.
-    fn insert_hashed(&mut self, records: &[Option<Record>], hash: u64, slot: u32) {
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(hash, slot, |&slot| hasher.hash_one(id_of(records, slot)));
-    }
-
-    fn remove(&mut self, records: &[Option<Record>], id: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(id);
-        let entry = self
-            .table
-            .find_entry(hash, |&slot| id_of(records, slot) == id)
-            .ok()?;
-        Some(entry.remove().0)
-    }
-}
-
-/// The id of the live profile in `slot`.
-fn id_of(records: &[Option<Record>], slot: u32) -> &str {
-    &records[slot as usize]
-        .as_ref()
-        .expect("the table holds live slots")
-        .id
-}
-
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
     ids: SlotsById,
@@ -247,7 +201,7 @@ impl Store {
 
     /// The slot of `id`, and whether the profile was created now: one lookup.
     pub fn slot_or_create(&mut self, id: &str) -> (u32, bool) {
-        let hash = self.ids.hasher.hash_one(id);
+        let hash = self.ids.hash(id);
         match self.ids.get_hashed(&self.records, hash, id) {
             Some(slot) => (slot, false),
             None => (self.create(id, hash), true),
@@ -261,7 +215,7 @@ impl Store {
             id: CompactString::from(id),
             ..Record::default()
         }));
-        self.ids.insert_hashed(&self.records, hash, slot);
+        self.ids.insert_hashed(hash, slot);
         self.live += 1;
         self.index.live.add(slot);
         slot
