@@ -18,6 +18,12 @@ use super::Matcher;
 /// outside the input with a bit test.
 pub(super) const ROWS_PER_AGGREGATE_CANDIDATE: u64 = 256;
 
+/// A row picked for a tally: its slot, its day in the window, its offset and its value.
+type Picked = (u32, usize, u64, f64);
+
+/// Rows picked before they are tallied.
+const PICKED_AT_ONCE: usize = 4096;
+
 /// What testing one profile by the reference costs, in tally rows.
 const SPILL_COST_IN_ROWS: u64 = 200;
 
@@ -70,6 +76,9 @@ impl<'a> Matcher<'a> {
                 .map(edge)
                 .chain(whole.iter().map(|b| (None, *b)))
                 .chain(part.iter().filter(|(first, _)| *first > w.start).map(edge));
+            // The rows that count are picked first, then tallied in runs: the tally's loop is
+            // then short enough for many of its loads at random slots to be waited on at once.
+            let mut picked: Vec<Picked> = Vec::with_capacity(PICKED_AT_ONCE);
             for (day, (edge, bucket)) in days.enumerate() {
                 let Some(values) = bucket.numbers(key) else {
                     continue;
@@ -83,9 +92,14 @@ impl<'a> Matcher<'a> {
                     {
                         continue;
                     }
-                    tallies.add(slot, day, bucket.offsets[row], x);
+                    picked.push((slot, day, bucket.offsets[row], x));
+                    if picked.len() == PICKED_AT_ONCE {
+                        tallies.add_all(&picked);
+                        picked.clear();
+                    }
                 }
             }
+            tallies.add_all(&picked);
         }
         let check = self.reference.number_check(aggregate.test);
         let passes = |acc: Accumulator| self.reference.check_number(&check, acc.result());
