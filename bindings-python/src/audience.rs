@@ -11,12 +11,11 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
-use segcore::ingest::{EventColumns, PropertyColumn};
 use segcore::{AttrType, Event, PlanStep, Value};
 
 use crate::convert::{datetime, instant_or_now, to_object, value};
 use crate::errors::IntoPy;
-use crate::loads::{self, EventRows, ProfileRows, PropertyValues};
+use crate::loads::{self, EventRows, ProfileRows};
 use crate::predicate::Predicate;
 
 /// Profiles with typed attributes, tags, events and consent, and named segments over them.
@@ -493,75 +492,7 @@ impl Audience {
                 properties,
             })
         };
-        // A group's batches are written as one load: see `segcore::ingest::EventLoad`.
-        let write = |audience: &mut segcore::Audience, group: &[EventRows]| {
-            let mut load = audience.event_load();
-            let mut offset = 0;
-            for rows in group {
-                let ids = loads::strs(&rows.ids);
-                let names = loads::strs(&rows.names);
-                let strings: Vec<Vec<Option<&str>>> = rows
-                    .properties
-                    .iter()
-                    .map(|(_, p)| match p {
-                        PropertyValues::Strings(a) => loads::optional_strs(a),
-                        _ => Vec::new(),
-                    })
-                    .collect();
-                let n = ids.len();
-                let mut start = 0;
-                while start < n {
-                    // Up to the next row with a value no event property can hold: that row goes
-                    // through `track`, which refuses it with its reason.
-                    let stop = rows
-                        .properties
-                        .iter()
-                        .filter_map(|(_, p)| match p {
-                            PropertyValues::Other(v) => v[start..]
-                                .iter()
-                                .position(Option::is_some)
-                                .map(|i| start + i),
-                            _ => None,
-                        })
-                        .min()
-                        .unwrap_or(n);
-                    let properties: Vec<(&str, PropertyColumn<'_>)> = rows
-                        .properties
-                        .iter()
-                        .zip(&strings)
-                        .filter_map(|((key, p), s)| match p {
-                            PropertyValues::Numbers(v) => {
-                                Some((key.as_str(), PropertyColumn::Numbers(&v[start..stop])))
-                            }
-                            PropertyValues::Strings(_) => {
-                                Some((key.as_str(), PropertyColumn::Strings(&s[start..stop])))
-                            }
-                            PropertyValues::Other(_) => None,
-                        })
-                        .collect();
-                    let columns = EventColumns {
-                        ids: &ids[start..stop],
-                        names: &names[start..stop],
-                        times: &rows.times[start..stop],
-                        properties: &properties,
-                    };
-                    load.add(&columns)
-                        .map_err(|e| (e.error, offset + start + e.row))?;
-                    if stop < n {
-                        // The rows before it are written first: they came first.
-                        load.finish();
-                        let event = loads::event_of_row(rows, &names, &strings, stop);
-                        audience
-                            .track(ids[stop], event)
-                            .map_err(|e| (e, offset + stop))?;
-                        load = audience.event_load();
-                    }
-                    start = stop + 1;
-                }
-                offset += n;
-            }
-            Ok(offset)
-        };
+        let write = loads::write_events;
         self.load(
             py,
             table,

@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
+use segcore::ingest::{EventColumns, PropertyColumn};
 use segcore::{Event, Value};
 
 use crate::errors::to_py;
@@ -319,4 +320,79 @@ pub(crate) fn event_of_row(
         }
     }
     event
+}
+
+/// Writes a group of prepared record batches as one load (see `segcore::ingest::EventLoad`);
+/// a row with a value no event property can hold goes through `track`, which refuses it with
+/// its reason. Returns the rows written, or the error and its row in the group.
+pub(crate) fn write_events(
+    audience: &mut segcore::Audience,
+    group: &[EventRows],
+) -> Result<usize, (segcore::Error, usize)> {
+    let mut load = audience.event_load();
+    let mut offset = 0;
+    for rows in group {
+        let ids = strs(&rows.ids);
+        let names = strs(&rows.names);
+        let strings: Vec<Vec<Option<&str>>> = rows
+            .properties
+            .iter()
+            .map(|(_, p)| match p {
+                PropertyValues::Strings(a) => optional_strs(a),
+                _ => Vec::new(),
+            })
+            .collect();
+        let n = ids.len();
+        let mut start = 0;
+        while start < n {
+            // Up to the next row with a value no event property can hold: that row goes
+            // through `track`, which refuses it with its reason.
+            let stop = rows
+                .properties
+                .iter()
+                .filter_map(|(_, p)| match p {
+                    PropertyValues::Other(v) => v[start..]
+                        .iter()
+                        .position(Option::is_some)
+                        .map(|i| start + i),
+                    _ => None,
+                })
+                .min()
+                .unwrap_or(n);
+            let properties: Vec<(&str, PropertyColumn<'_>)> = rows
+                .properties
+                .iter()
+                .zip(&strings)
+                .filter_map(|((key, p), s)| match p {
+                    PropertyValues::Numbers(v) => {
+                        Some((key.as_str(), PropertyColumn::Numbers(&v[start..stop])))
+                    }
+                    PropertyValues::Strings(_) => {
+                        Some((key.as_str(), PropertyColumn::Strings(&s[start..stop])))
+                    }
+                    PropertyValues::Other(_) => None,
+                })
+                .collect();
+            let columns = EventColumns {
+                ids: &ids[start..stop],
+                names: &names[start..stop],
+                times: &rows.times[start..stop],
+                properties: &properties,
+            };
+            load.add(&columns)
+                .map_err(|e| (e.error, offset + start + e.row))?;
+            if stop < n {
+                // The rows before it are written first: they came first.
+                load.finish();
+                let event = event_of_row(rows, &names, &strings, stop);
+                audience
+                    .track(ids[stop], event)
+                    .map_err(|e| (e, offset + stop))?;
+                load = audience.event_load();
+            }
+            start = stop + 1;
+        }
+        offset += n;
+    }
+    Ok(offset)
 }
