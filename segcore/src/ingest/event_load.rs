@@ -381,6 +381,31 @@ mod tests {
     use crate::ingest::{EventColumns, PropertyColumn};
     use crate::{Audience, Event};
 
+    /// Groups follow what is sealed; a live audience (as a durable one) writes row by row, so
+    /// a caller gathers nothing for it.
+    #[test]
+    fn group_size_follows_the_audience() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut audience = Audience::new();
+        assert_eq!(audience.event_load_rows(), super::MIN_GROUP_ROWS);
+        let ids: Vec<String> = (0..400).map(|i| format!("p{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let times = vec![now; 400];
+        let columns = EventColumns {
+            ids: &ids,
+            names: &["visit"; 400],
+            times: &times,
+            properties: &[],
+        };
+        audience.load_events(&columns).unwrap();
+        assert_eq!(audience.event_load_rows(), 100);
+        audience.start_live(now).unwrap();
+        assert_eq!(audience.event_load_rows(), 0);
+        assert_eq!(audience.load_events(&columns), Ok(400));
+        let p = audience.predicate("did visit at least 2 times").unwrap();
+        assert_eq!(audience.count(&p, now).unwrap(), 400);
+    }
+
     /// Random batches (new and known profiles, two names, a number and a string property, a
     /// refused row) loaded through one load — written in groups, sealing and logging — leave
     /// what tracking every row one by one leaves; so does dropping the load unfinished.
