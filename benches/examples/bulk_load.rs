@@ -4,11 +4,14 @@
 //!
 //! `cargo run --release -p segcore-benches --example bulk_load -- [profiles] [mean events]`
 //! (default 1,000,000 profiles, 10 events each), in 1M-row batches as the Python path sends
-//! them. Prints the load's time per event and the time of B3 after it.
+//! them. Prints the load's time per event and the time of B3 after it. With
+//! `SEGCORE_APPEND=<rows>`, then appends that many newer events (the next day, random known
+//! profiles) in one `load_events` call, as a daily top-up does, and times it and B3 again.
 
 use std::time::Instant;
 
 use jiff::Timestamp;
+use segcore::ingest::{EventColumns, PropertyColumn};
 use segcore::Audience;
 use segcore_benches::honest::{sizes_from_args, HonestEvents, NOW_SECOND};
 
@@ -35,6 +38,44 @@ fn main() {
     let count = audience.count(&b3, at).expect("counts");
     println!(
         "B3: {count} in {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    let Some(rows) = std::env::var("SEGCORE_APPEND")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let mut rng = fastrand::Rng::with_seed(7);
+    let ids: Vec<&str> = (0..rows)
+        .map(|_| events.ids[rng.usize(0..profiles)].as_str())
+        .collect();
+    let times: Vec<Timestamp> = (0..rows)
+        .map(|_| Timestamp::from_second(NOW_SECOND + rng.i64(1..86_400)).expect("in range"))
+        .collect();
+    let amounts: Vec<Option<f64>> = (0..rows)
+        .map(|_| Some(f64::from(rng.u32(10..500))))
+        .collect();
+    let names = vec!["purchase"; rows];
+    let properties = [("amount", PropertyColumn::Numbers(&amounts))];
+    let columns = EventColumns {
+        ids: &ids,
+        names: &names,
+        times: &times,
+        properties: &properties,
+    };
+    let start = Instant::now();
+    audience.load_events(&columns).expect("valid rows");
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "append {rows} newer events: {elapsed:.2} s, {:.0} ns an event",
+        elapsed / rows as f64 * 1e9
+    );
+    let later = Timestamp::from_second(NOW_SECOND + 86_400).expect("in range");
+    let start = Instant::now();
+    let count = audience.count(&b3, later).expect("counts");
+    println!(
+        "B3 a day later: {count} in {:.1} ms",
         start.elapsed().as_secs_f64() * 1e3
     );
 }
