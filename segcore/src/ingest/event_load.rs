@@ -217,19 +217,8 @@ fn write_group(store: &mut Store, group: Group) {
     drop(order);
     let at = scatter(&group.at, &place);
     drop(group.at);
-    // Property columns in key id order, so each row's properties come out sorted.
-    let mut numbers: Vec<(u32, Vec<f64>)> = group
-        .numbers
-        .into_iter()
-        .map(|(key, column)| (key, scatter(&column, &place)))
-        .collect();
-    numbers.sort_by_key(|(k, _)| *k);
-    let mut strings: Vec<(u32, Vec<u32>)> = group
-        .strings
-        .into_iter()
-        .map(|(key, column)| (key, scatter(&column, &place)))
-        .collect();
-    strings.sort_by_key(|(k, _)| *k);
+    let numbers = scatter_by_key(group.numbers, &place);
+    let strings = scatter_by_key(group.strings, &place);
     let loaded = LoadedRows {
         slots: &scatter(&group.slots, &place),
         names: &scatter(&group.names, &place),
@@ -238,8 +227,6 @@ fn write_group(store: &mut Store, group: Group) {
         strings: &strings,
     };
     drop((group.slots, group.names, place));
-    // The two sides of the store are written at once: the profiles' events here, the day
-    // buckets' blocks (which read only the rows) on another core.
     // A large load (against what is sealed) seals; a small one goes to the logs.
     let seal = store.should_seal(rows);
     let write = |store: &mut Store| {
@@ -251,6 +238,8 @@ fn write_group(store: &mut Store, group: Group) {
             write_runs(store, &loaded, &at)
         }
     };
+    // The two sides of the store are written at once: the profiles' events here, the day
+    // buckets' blocks (which read only the rows) on another core.
     let (pending, blocks) = if rows >= ROWS_FOR_TWO_CORES && two_cores() {
         std::thread::scope(|scope| {
             let blocks = scope.spawn(|| day_blocks(&loaded));
@@ -308,6 +297,17 @@ fn names_of(names: &[&str], ids: &HashMap<&str, u32>) -> Vec<u32> {
             id
         })
         .collect()
+}
+
+/// Property columns moved to each row's `place`, in key id order, so that each row's
+/// properties come out sorted.
+fn scatter_by_key<T: Copy>(columns: Vec<(u32, Vec<T>)>, place: &[u32]) -> Vec<(u32, Vec<T>)> {
+    let mut moved: Vec<(u32, Vec<T>)> = columns
+        .into_iter()
+        .map(|(key, column)| (key, scatter(&column, place)))
+        .collect();
+    moved.sort_by_key(|(k, _)| *k);
+    moved
 }
 
 /// Where each row goes, given the rows in their new order.

@@ -136,11 +136,7 @@ impl SlotTallies {
             Kind::Best(best) => {
                 let b = &mut best[slot as usize];
                 let new = b.is_nan();
-                // `min` and `max` give the other value when one is NaN (none yet): no branch.
-                *b = match func {
-                    AggFunc::Min => b.min(x),
-                    _ => b.max(x),
-                };
+                *b = better(func, *b, x);
                 if !self.scan_back {
                     self.touched.note(slot, new);
                 }
@@ -175,29 +171,16 @@ impl SlotTallies {
     /// Adds each row's value: [`SlotTallies::add`] over rows (slot, day, offset, value), the
     /// kind matched once rather than once a row.
     pub(super) fn add_all(&mut self, rows: &[(u32, usize, u64, f64)]) {
-        let (func, touched) = (self.func, &mut self.touched);
+        let (func, scan_back, touched) = (self.func, self.scan_back, &mut self.touched);
         match &mut self.kind {
-            Kind::Best(best) if self.scan_back => {
-                for &(slot, _, _, x) in rows {
-                    let b = &mut best[slot as usize];
-                    *b = if func == AggFunc::Min {
-                        b.min(x)
-                    } else {
-                        b.max(x)
-                    };
-                }
-            }
             Kind::Best(best) => {
                 for &(slot, _, _, x) in rows {
                     let b = &mut best[slot as usize];
                     let new = b.is_nan();
-                    // `min` and `max` give the other value when one is NaN (none yet).
-                    *b = if func == AggFunc::Min {
-                        b.min(x)
-                    } else {
-                        b.max(x)
-                    };
-                    touched.note(slot, new);
+                    *b = better(func, *b, x);
+                    if !scan_back {
+                        touched.note(slot, new);
+                    }
                 }
             }
             _ => {
@@ -263,6 +246,17 @@ impl Drop for SlotTallies {
             }
             Kind::Sparse(_) | Kind::Dense { .. } => {}
         }
+    }
+}
+
+/// The better of a profile's best value so far (NaN: none yet) and `x` for min or max: `min`
+/// and `max` give the other value when one is NaN, so a first value needs no branch.
+#[inline]
+fn better(func: AggFunc, best: f64, x: f64) -> f64 {
+    if func == AggFunc::Min {
+        best.min(x)
+    } else {
+        best.max(x)
     }
 }
 

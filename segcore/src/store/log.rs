@@ -12,6 +12,8 @@
 use jiff::Timestamp;
 use smallvec::SmallVec;
 
+use super::StoredProp;
+
 /// A log's runs as a reader holds them: inline for the few a log has, so reading a profile
 /// allocates nothing.
 pub(super) type Runs<'a> = SmallVec<[&'a [StoredEvent]; 4]>;
@@ -58,10 +60,7 @@ impl StoredEvent {
     }
 
     /// Its properties, in `arena`, the one that holds them.
-    pub(super) fn props_in<'a>(
-        &self,
-        arena: &'a [crate::store::StoredProp],
-    ) -> &'a [crate::store::StoredProp] {
+    pub(super) fn props_in<'a>(&self, arena: &'a [StoredProp]) -> &'a [StoredProp] {
         &arena[self.props_start as usize..][..usize::from(self.props_len)]
     }
 
@@ -95,7 +94,7 @@ pub(super) struct EventLog {
     /// while the log is one sorted run, as it is for events that arrive in time order.
     starts: Vec<u32>,
     /// The events' properties, appended in arrival order (so no merge moves them).
-    pub(super) props: Vec<crate::store::StoredProp>,
+    pub(super) props: Vec<StoredProp>,
 }
 
 /// What [`EventLog::push`] did beyond appending.
