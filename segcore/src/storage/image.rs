@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::ingest::EventRows;
 use crate::language::Predicate;
 use crate::storage::format::{self, corrupt, Kind};
 use crate::storage::values::{
@@ -297,10 +298,12 @@ fn sectioned(bytes: &[u8]) -> Result<Contents> {
     })
 }
 
-/// Replays the contents through the checked writes.
+/// Replays the contents through the checked writes: the profiles in order (so slots come
+/// out as they were), then their events through the bulk load.
 fn build(contents: Contents) -> Result<Audience> {
     let mut audience = Audience::with_time_zone(&contents.time_zone)?;
     contents.schema.declare_into(&mut audience)?;
+    let mut events = Vec::with_capacity(contents.profiles.len());
     for p in contents.profiles {
         if audience.slot(&p.id).is_some() {
             return Err(corrupt(format!("profile `{}` appears twice", p.id)));
@@ -309,13 +312,14 @@ fn build(contents: Contents) -> Result<Audience> {
         for (tag, at) in p.tags {
             audience.tag(&p.id, &tag, at.try_into()?)?;
         }
-        for event in p.events {
-            audience.track(&p.id, event_from_image(event)?)?;
-        }
         for (channel, granted, at) in p.consent {
             audience.set_consent(&p.id, &channel, granted, at.try_into()?)?;
         }
+        if !p.events.is_empty() {
+            events.push((p.id, p.events));
+        }
     }
+    load_events(&mut audience, events)?;
     for (name, predicate) in in_dependency_order(contents.segments)? {
         audience.define_segment(&name, predicate)?;
     }
@@ -326,6 +330,35 @@ fn build(contents: Contents) -> Result<Audience> {
         audience.define_decision(&name, crate::decide::Decision::from_json(&json)?)?;
     }
     Ok(audience)
+}
+
+/// Rows gathered before they are handed to the load, as a table's record batch would be.
+const BATCH_ROWS: usize = 1 << 20;
+
+/// Each profile's events, written through one bulk load (one sort and sequential passes, not
+/// a `track` per event: reading 10M events of a snapshot took 6.1 s that way). An event the
+/// columns cannot hold as it is goes through `track` on its own, which answers it as a
+/// journal's replay would; the first refused event's error is the image's.
+fn load_events(audience: &mut Audience, profiles: Vec<(String, Vec<EventImage>)>) -> Result<()> {
+    let mut rows = EventRows::default();
+    let mut load = audience.event_load();
+    for (id, events) in profiles {
+        rows.start_profile(id);
+        for event in events {
+            if let Err(event) = rows.push(event_from_image(event)?) {
+                rows.add_to(&mut load).map_err(|e| e.error)?;
+                load.finish();
+                audience.track(rows.current_profile(), event)?;
+                load = audience.event_load();
+            }
+            if rows.len() >= BATCH_ROWS {
+                rows.add_to(&mut load).map_err(|e| e.error)?;
+            }
+        }
+    }
+    rows.add_to(&mut load).map_err(|e| e.error)?;
+    load.finish();
+    Ok(())
 }
 
 /// One section's payload.

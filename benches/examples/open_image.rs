@@ -1,0 +1,49 @@
+//! Reading an audience back from its image — what `Audience::load`, `Audience::from_bytes`
+//! (Dask's pickles) and the snapshot of a durable directory all do — on honest data
+//! (`segcore_benches::honest`: three years, log-normal events per profile, random order).
+//!
+//! `cargo run --release -p segcore-benches --example open_image -- [profiles] [mean events]`
+//! (default 1,000,000 profiles, 10 events each). Prints the time to write the image to a file
+//! and to read it back, in events a second, and checks that B3 answers the same after.
+
+use std::time::Instant;
+
+use jiff::Timestamp;
+use segcore::Audience;
+use segcore_benches::honest::{sizes_from_args, HonestEvents, NOW_SECOND};
+
+fn main() {
+    let (profiles, mean) = sizes_from_args();
+    let events = HonestEvents::generate(profiles, mean, 42);
+    let n = events.len();
+    let mut audience = Audience::new();
+    events.load_into(&mut audience, 1_000_000);
+    drop(events);
+    println!("{profiles} profiles, {n} events");
+    let dir = std::env::temp_dir().join(format!("segcore-open-image-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let path = dir.join("audience.segcore");
+    let start = Instant::now();
+    audience.save(&path).expect("saves");
+    let saved = start.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&path).expect("written").len();
+    println!("save: {saved:.2} s ({:.0} MB)", size as f64 / 1e6);
+    let start = Instant::now();
+    let loaded = Audience::load(&path).expect("loads");
+    let read = start.elapsed().as_secs_f64();
+    println!(
+        "load: {read:.2} s, {:.2}M events a second",
+        n as f64 / read / 1e6
+    );
+    let b3 =
+        "did purchase at least 2 times in last 30d and sum(purchase.amount in last 365d) > 500";
+    let at = Timestamp::from_second(NOW_SECOND).expect("in range");
+    let count = |a: &Audience| {
+        a.count(&a.predicate(b3).expect("parses"), at)
+            .expect("counts")
+    };
+    let (before, after) = (count(&audience), count(&loaded));
+    println!("B3: {before} before, {after} after");
+    assert_eq!(before, after, "the image holds what the audience held");
+    let _ = std::fs::remove_dir_all(&dir);
+}
