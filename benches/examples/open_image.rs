@@ -4,12 +4,14 @@
 //!
 //! `cargo run --release -p segcore-benches --example open_image -- [profiles] [mean events]`
 //! (default 1,000,000 profiles, 10 events each). Prints the time to write the image to a file
-//! and to read it back, in events a second, and checks that B3 answers the same after.
+//! and to read it back, in events a second, and checks that B3 answers the same after. Then
+//! writes the same events into a durable directory (`Sync::Never`, one journal record each)
+//! and times opening it by replaying the journal, and again from a snapshot after `compact`.
 
 use std::time::Instant;
 
 use jiff::Timestamp;
-use segcore::Audience;
+use segcore::{Audience, Sync};
 use segcore_benches::honest::{sizes_from_args, HonestEvents, NOW_SECOND};
 
 fn main() {
@@ -18,7 +20,6 @@ fn main() {
     let n = events.len();
     let mut audience = Audience::new();
     events.load_into(&mut audience, 1_000_000);
-    drop(events);
     println!("{profiles} profiles, {n} events");
     let dir = std::env::temp_dir().join(format!("segcore-open-image-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
@@ -45,5 +46,50 @@ fn main() {
     let (before, after) = (count(&audience), count(&loaded));
     println!("B3: {before} before, {after} after");
     assert_eq!(before, after, "the image holds what the audience held");
+    drop(loaded);
+
+    let durable = dir.join("durable");
+    let mut written = Audience::open_with(&durable, Sync::Never).expect("opens");
+    let start = Instant::now();
+    events.load_into(&mut written, 1_000_000);
+    written.flush().expect("flushes");
+    let wrote = start.elapsed().as_secs_f64();
+    drop(written);
+    drop(events);
+    let journal = std::fs::metadata(durable.join("journal"))
+        .expect("a journal")
+        .len();
+    println!(
+        "durable writes (one record an event): {wrote:.2} s, journal {:.0} MB",
+        journal as f64 / 1e6
+    );
+    let start = Instant::now();
+    let replayed = Audience::open(&durable).expect("reopens");
+    let read = start.elapsed().as_secs_f64();
+    let records = replayed.open_report().expect("durable").records_replayed;
+    println!(
+        "open replaying the journal: {read:.2} s, {:.2}M records a second",
+        records as f64 / read / 1e6
+    );
+    assert_eq!(
+        count(&replayed),
+        before,
+        "the journal holds what was written"
+    );
+    replayed.compact().expect("compacts");
+    drop(replayed);
+    let start = Instant::now();
+    let reopened = Audience::open(&durable).expect("reopens");
+    let read = start.elapsed().as_secs_f64();
+    println!(
+        "open from the snapshot: {read:.2} s, {:.2}M events a second",
+        n as f64 / read / 1e6
+    );
+    assert_eq!(
+        count(&reopened),
+        before,
+        "the snapshot holds what was written"
+    );
+    drop(reopened);
     let _ = std::fs::remove_dir_all(&dir);
 }

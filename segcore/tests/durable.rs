@@ -112,6 +112,90 @@ fn every_write_comes_back_after_reopening() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Runs of tracked events are replayed through the bulk load; what reopens is what the
+/// writes made one by one: events tied in time in arrival order, a profile erased and
+/// created again between events, writes of other kinds between runs, a property whose type
+/// differs between event names (written on its own), events in a batch.
+#[test]
+fn tracked_events_replay_in_bulk_as_they_were_written() {
+    let dir = scratch("bulk-replay");
+    let mut memory = Audience::new();
+    let mut durable = Audience::open_with(&dir, Sync::Never).unwrap();
+    let at = |h: i64| Timestamp::from_second(1_700_000_000 + (h % 7) * 3_600).unwrap();
+    for a in [&mut memory, &mut durable] {
+        for i in 0..200i64 {
+            let id = format!("p{}", i % 9);
+            let event = match i % 5 {
+                0 => Event::new("view", at(i)).property("x", format!("page{}", i % 3)),
+                1 => Event::new("view", at(i)),
+                _ => Event::new("buy", at(i)).value("x", (i % 11) as f64),
+            };
+            a.track(&id, event).unwrap();
+            if i % 37 == 36 {
+                a.erase("p3").unwrap();
+                a.upsert("p3", [("age", 40.into())]).unwrap();
+            }
+            if i == 120 {
+                a.batch(|a| {
+                    a.track("p0", Event::new("buy", at(1)).value("x", 1.5))?;
+                    a.track("new", Event::new("view", at(1)))?;
+                    a.tag("new", "vip", at(2))
+                })
+                .unwrap()
+                .1
+                .wait()
+                .unwrap();
+            }
+        }
+    }
+    durable.flush().unwrap();
+    drop(durable);
+    let reopened = Audience::open(&dir).unwrap();
+    assert_eq!(reopened.open_report().unwrap().records_replayed, 213);
+    for id in ["p0", "p3", "p8", "new"] {
+        assert_eq!(reopened.profile(id), memory.profile(id), "{id}");
+    }
+    assert_eq!(reopened.to_bytes(), memory.to_bytes());
+    drop(reopened);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A gathered event the audience refuses on replay names its own record's offset: a journal
+/// spliced from two directories, where the second's string `x` meets the first's declaration
+/// of `x` as a number after two good events.
+#[test]
+fn a_tracked_event_refused_on_replay_names_its_offset() {
+    let (first, second) = (scratch("refused-first"), scratch("refused-second"));
+    let mut a = Audience::open(&first).unwrap();
+    a.declare_event_property("buy", "x", AttrType::Number)
+        .unwrap();
+    drop(a);
+    let mut b = Audience::open(&second).unwrap();
+    b.track("ada", Event::new("buy", now())).unwrap();
+    b.track("bo", Event::new("buy", now()).value("y", 2.0))
+        .unwrap();
+    b.track("ada", Event::new("buy", now()).property("x", "one"))
+        .unwrap();
+    drop(b);
+    let mut journal = fs::read(first.join("journal")).unwrap();
+    let theirs = fs::read(second.join("journal")).unwrap();
+    // Their records after the marker each journal starts with.
+    let (start, _, _) = frames(&theirs)[1];
+    let offset = journal.len() + frames(&theirs).last().unwrap().0 - start;
+    journal.extend_from_slice(&theirs[start..]);
+    fs::write(first.join("journal"), &journal).unwrap();
+    let error = Audience::open(&first).unwrap_err();
+    assert_eq!(error.kind(), "corrupt", "{error}");
+    assert!(
+        error.to_string().contains(&format!(
+            "journal offset {offset}: a journaled write is refused on replay"
+        )),
+        "{error}"
+    );
+    fs::remove_dir_all(&first).unwrap();
+    fs::remove_dir_all(&second).unwrap();
+}
+
 #[test]
 fn a_refused_write_is_not_journaled() {
     let dir = scratch("refused");

@@ -102,9 +102,13 @@ impl std::fmt::Display for Damage {
 }
 
 /// Reads a journal's records in order and hands each complete unit (a standalone record, or
-/// a whole batch) to `apply`. Returns where the intact part ends, and whether what stops it
-/// is damage rather than a torn tail.
-pub(crate) fn scan(bytes: &[u8], mut apply: impl FnMut(Record) -> Result<()>) -> Result<Scan> {
+/// a whole batch) to `apply`, record by record with the offset each was read at (a batch's
+/// records all at the batch's start). Returns where the intact part ends, and whether what
+/// stops it is damage rather than a torn tail.
+pub(crate) fn scan(
+    bytes: &[u8],
+    mut apply: impl FnMut(Record, usize) -> Result<()>,
+) -> Result<Scan> {
     format::read_header(Kind::Journal, bytes)?;
     let mut at = format::HEADER_LEN;
     let mut end = at;
@@ -131,7 +135,7 @@ pub(crate) fn scan(bytes: &[u8], mut apply: impl FnMut(Record) -> Result<()>) ->
                 )))
             }
             (false, None) => {
-                replay_one(record, at, &mut apply)?;
+                apply(record, at)?;
                 records += 1;
                 end = next;
             }
@@ -140,7 +144,7 @@ pub(crate) fn scan(bytes: &[u8], mut apply: impl FnMut(Record) -> Result<()>) ->
                 if let Record::EndBatch = record {
                     let (start, pending) = batch.take().unwrap_or((at, Vec::new()));
                     for r in pending {
-                        replay_one(r, start, &mut apply)?;
+                        apply(r, start)?;
                         records += 1;
                     }
                     end = next;
@@ -206,18 +210,6 @@ fn intact_frame(bytes: &[u8], at: usize) -> Option<usize> {
     hasher.update(&head[..4]);
     hasher.update(payload);
     (hasher.finalize() == crc).then_some(end)
-}
-
-fn replay_one(
-    record: Record,
-    at: usize,
-    apply: &mut impl FnMut(Record) -> Result<()>,
-) -> Result<()> {
-    apply(record).map_err(|e| {
-        corrupt(format!(
-            "journal offset {at}: a journaled write is refused on replay: {e}"
-        ))
-    })
 }
 
 /// The frame at `at`: its record, whether it is in a batch, and where the next starts; `None`

@@ -17,6 +17,7 @@ mod open;
 #[cfg(all(test, unix))]
 mod power_tests;
 mod record;
+mod replay;
 mod values;
 
 use std::path::Path;

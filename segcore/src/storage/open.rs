@@ -15,6 +15,7 @@ use crate::storage::fs::{FileSystem, RealFs};
 use crate::storage::image::read_image;
 use crate::storage::journal::{self, Shared};
 use crate::storage::lock::{DirectoryLock, LOCK_FILE};
+use crate::storage::replay::Replay;
 use crate::Audience;
 
 impl OpenOptions {
@@ -103,7 +104,9 @@ pub(crate) fn open_through(
             )));
         }
         if journal_generation == generation {
-            let scan = journal::scan(&bytes, |record| record.replay(&mut audience))?;
+            let mut replay = Replay::new(&mut audience);
+            let scan = journal::scan(&bytes, |record, at| replay.apply(record, at))?;
+            replay.finish()?;
             if let Some(damage) = scan.damage {
                 if options.recover == Recover::Refuse {
                     return Err(corrupt(format!(
