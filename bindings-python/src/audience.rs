@@ -11,6 +11,7 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
+use segcore::ingest::ProfileColumns;
 use segcore::{AttrType, Event, PlanStep, Value};
 
 use crate::convert::{datetime, instant_or_now, to_object, value};
@@ -431,24 +432,19 @@ impl Audience {
         };
         let write_batch = |audience: &mut segcore::Audience,
                            (ids, tag_lists, attributes): &ProfileRows| {
-            for (r, id) in ids.iter().enumerate() {
-                let row = attributes
-                    .iter()
-                    .filter_map(|(k, column)| column[r].clone().map(|v| (k.as_str(), v)));
-                let held = match tag_lists.as_ref().and_then(|lists| lists[r].as_ref()) {
-                    Some(Value::List(held)) => held.clone(),
-                    Some(Value::String(one)) => vec![one.clone()],
-                    Some(_) => {
-                        let why = "the tags column holds lists of tags".to_owned();
-                        return Err((segcore::Error::InvalidValue(why), r));
-                    }
-                    None => Vec::new(),
-                };
-                audience
-                    .upsert_tagged(id, row, &held, tagged_at)
-                    .map_err(|e| (e, r))?;
-            }
-            Ok(ids.len())
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let attributes: Vec<(&str, &[Option<Value>])> = attributes
+                .iter()
+                .map(|(name, column)| (name.as_str(), column.as_slice()))
+                .collect();
+            audience
+                .load_profiles(&ProfileColumns {
+                    ids: &ids,
+                    attributes: &attributes,
+                    tags: tag_lists.as_deref(),
+                    tagged_at,
+                })
+                .map_err(|e| (e.error, e.row))
         };
         let write = |audience: &mut segcore::Audience, group: &[ProfileRows]| {
             let mut offset = 0;

@@ -100,6 +100,31 @@ fn add_to(map: &mut HashMap<String, Bitmap>, key: &str, slot: u32) {
     }
 }
 
+/// Adds the sorted `slots` to the set at `key`, allocating the key only the first time.
+fn add_run(map: &mut HashMap<String, Bitmap>, key: &str, slots: &[u32]) {
+    match map.get_mut(key) {
+        Some(set) => set.add_many(slots),
+        None => {
+            map.insert(key.to_owned(), Bitmap::of(slots));
+        }
+    }
+}
+
+/// The slots of `pairs` (ascending) by the key `key_of` gives each value (values without one
+/// are left out), each key's slots ascending; keys in order.
+fn grouped<'v, K: Ord>(
+    pairs: &[(u32, &'v Value)],
+    key_of: impl Fn(&'v Value) -> Option<K>,
+) -> BTreeMap<K, Vec<u32>> {
+    let mut groups: BTreeMap<K, Vec<u32>> = BTreeMap::new();
+    for &(slot, value) in pairs {
+        if let Some(key) = key_of(value) {
+            groups.entry(key).or_default().push(slot);
+        }
+    }
+    groups
+}
+
 /// Removes `slot` from the set at `key`, dropping the set when it empties so scans over
 /// distinct values only see values someone holds.
 fn remove_from(map: &mut HashMap<String, Bitmap>, key: &str, slot: u32) {
@@ -229,6 +254,109 @@ impl AttributeIndex {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Adds many slots, none of which holds a value yet, with their values (slots ascending):
+    /// what [`AttributeIndex::add`] of each would leave, answer for answer, built a set at a
+    /// time — each value's slots added as one sorted run, the "at most" sets rebuilt from the
+    /// value sets once. The choices that depend on how many distinct values there are (a set
+    /// per value or none, range-encoded sets, coarse buckets) are made on the counts at the
+    /// end rather than along the way; each kind of index answers exactly either way.
+    pub(super) fn add_new(&mut self, pairs: &[(u32, &Value)]) {
+        let slots: Vec<u32> = pairs.iter().map(|&(slot, _)| slot).collect();
+        self.present.add_many(&slots);
+        let present = self.present.cardinality();
+        match &mut self.values {
+            Values::Strings(m) => {
+                for (value, slots) in grouped(pairs, |v| match v {
+                    Value::String(s) => Some(s.as_str()),
+                    _ => None,
+                }) {
+                    add_run(m, value, &slots);
+                }
+                if m.len() > self.value_limit && m.len() as u64 * 2 > present {
+                    self.values = Values::Unindexed;
+                }
+            }
+            Values::Lists(m) => {
+                let items = pairs.iter().flat_map(|&(slot, v)| match v {
+                    Value::List(items) => items.iter().map(move |i| (slot, i.as_str())).collect(),
+                    _ => Vec::new(),
+                });
+                let mut by_item: HashMap<&str, Vec<u32>> = HashMap::new();
+                for (slot, item) in items {
+                    let slots = by_item.entry(item).or_default();
+                    // An item twice in one list is one membership.
+                    if slots.last() != Some(&slot) {
+                        slots.push(slot);
+                    }
+                }
+                for (item, slots) in by_item {
+                    add_run(m, item, &slots);
+                }
+            }
+            Values::Bools(sets) => {
+                for (value, slots) in grouped(pairs, |v| match v {
+                    Value::Bool(b) => Some(*b),
+                    _ => None,
+                }) {
+                    sets[usize::from(value)].add_many(&slots);
+                }
+            }
+            Values::Timestamps(days) => {
+                for (day, slots) in grouped(pairs, |v| match v {
+                    Value::Timestamp(t) => Some(day_of(t.as_nanosecond())),
+                    _ => None,
+                }) {
+                    days.entry(day).or_default().add_many(&slots);
+                }
+            }
+            Values::Numbers(_) | Values::Continuous => self.add_new_numbers(pairs, present),
+            Values::Unindexed => {}
+        }
+    }
+
+    /// [`AttributeIndex::add_new`] for numbers.
+    fn add_new_numbers(&mut self, pairs: &[(u32, &Value)], present: u64) {
+        let groups = grouped(pairs, |v| match v {
+            Value::Number(x) => Some(NumKey::new(*x)),
+            _ => None,
+        });
+        if let Some(buckets) = &mut self.coarse {
+            for (key, slots) in &groups {
+                buckets.entry(bucket(key.0)).or_default().add_many(slots);
+            }
+        }
+        let Values::Numbers(m) = &mut self.values else {
+            return;
+        };
+        for (key, slots) in groups {
+            m.entry(key).or_default().add_many(&slots);
+        }
+        let continuous = m.len() > self.value_limit && m.len() as u64 * 2 > present;
+        if self.coarse.is_none() && (m.len() > RANGE_ENCODE_LIMIT || continuous) {
+            let mut buckets: BTreeMap<i64, Bitmap> = BTreeMap::new();
+            for (value, set) in m.iter() {
+                buckets.entry(bucket(value.0)).or_default().or_inplace(set);
+            }
+            self.coarse = Some(buckets);
+        }
+        if m.len() > RANGE_ENCODE_LIMIT || continuous {
+            self.at_most = None;
+        } else if self.at_most.is_some() {
+            let mut running = Bitmap::new();
+            let cumulative = m
+                .iter()
+                .map(|(&key, set)| {
+                    running.or_inplace(set);
+                    (key, running.clone())
+                })
+                .collect();
+            self.at_most = Some(cumulative);
+        }
+        if continuous {
+            self.values = Values::Continuous;
         }
     }
 

@@ -90,6 +90,22 @@ impl Indexes {
         }
     }
 
+    /// Indexes `name` for slots that hold no value of it yet (slots ascending): what
+    /// [`Indexes::set_attribute`] of each would answer, built a set at a time.
+    pub fn add_new_attribute(&mut self, name: &str, pairs: &[(u32, &Value)]) {
+        let Some(&(_, first)) = pairs.first() else {
+            return;
+        };
+        let limit = match self.value_limit {
+            0 => VALUE_LIMIT,
+            n => n,
+        };
+        self.attributes
+            .entry(name.to_owned())
+            .or_insert_with(|| AttributeIndex::new(first, limit))
+            .add_new(pairs);
+    }
+
     pub fn add_tag(&mut self, tag: &str, slot: u32) {
         self.tags.entry(tag.to_owned()).or_default().add(slot);
     }

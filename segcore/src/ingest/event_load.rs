@@ -96,7 +96,7 @@ impl Audience {
     }
 
     /// Whether loads go through [`Audience::track`] row by row (to journal or notify each).
-    fn writes_one_by_one(&self) -> bool {
+    pub(super) fn writes_one_by_one(&self) -> bool {
         self.directory().is_some() || self.live.is_some()
     }
 }

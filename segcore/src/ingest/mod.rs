@@ -35,6 +35,7 @@ mod event_rows;
 mod identity;
 mod lines;
 mod message;
+mod profile_load;
 mod report;
 mod values;
 
@@ -46,6 +47,7 @@ pub use event_load::EventLoad;
 pub(crate) use event_rows::EventRows;
 pub use identity::MERGED_IDS;
 pub use message::MESSAGE_TYPES;
+pub use profile_load::ProfileColumns;
 pub use report::{Rejection, Report, MAX_KEPT_REJECTIONS};
 pub use values::NUMERIC_PROPERTIES;
 

@@ -284,6 +284,17 @@ impl Store {
         }
     }
 
+    /// Sets `name` on slots that hold no value of it (slots ascending), the index built a set
+    /// at a time. Not for the coordinates, whose positions are indexed together.
+    pub fn set_new_attribute(&mut self, name: &str, pairs: &[(u32, &Value)]) {
+        debug_assert!(name != geo::LATITUDE && name != geo::LONGITUDE);
+        for &(slot, value) in pairs {
+            let old = self.columns.set(slot, name, Some(value));
+            debug_assert!(old.is_none(), "a slot with a value of `{name}`");
+        }
+        self.index.add_new_attribute(name, pairs);
+    }
+
     /// Adds a tag unless held; a held tag keeps the time it was first added.
     pub fn add_tag(&mut self, slot: u32, tag: &str, at: Timestamp) {
         let id = self.tag_names.intern(tag);
