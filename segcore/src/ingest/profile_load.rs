@@ -5,7 +5,7 @@
 //! range-encoded set above it: 1.6 s of the 5.9 s a load of 1M profiles and 10M events took
 //! from Python, 2026-12-03).
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 
 use jiff::Timestamp;
 
