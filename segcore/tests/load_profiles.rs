@@ -4,41 +4,18 @@
 
 mod common;
 
-use common::{audience_strategy, days_from_now, id, now, seconds_from_now, valid_predicate};
+use common::{
+    audience_strategy, days_from_now, declare_schema, define_segments, id, now, seconds_from_now,
+    valid_predicate,
+};
 use proptest::prelude::*;
 use segcore::ingest::ProfileColumns;
 use segcore::{AttrType, Audience, Value};
 
 fn declared() -> Audience {
     let mut a = Audience::new();
-    a.set_time_zone("Europe/Stockholm").unwrap();
-    for (name, ty) in [
-        ("age", AttrType::Number),
-        ("country", AttrType::String),
-        ("newsletter", AttrType::Bool),
-        ("interests", AttrType::List),
-        ("signed_up_at", AttrType::Timestamp),
-        ("latitude", AttrType::Number),
-        ("longitude", AttrType::Number),
-    ] {
-        a.declare_attribute(name, ty).unwrap();
-    }
-    for e in ["purchase", "view"] {
-        a.declare_event_property(e, "amount", AttrType::Number)
-            .unwrap();
-        a.declare_event_property(e, "category", AttrType::String)
-            .unwrap();
-    }
-    a.declare_tag_namespace("interest").unwrap();
-    a.declare_channel("email").unwrap();
-    for (name, text) in [
-        ("adults", "age >= 18"),
-        ("engaged", r#"did view in last 30d or tag "vip""#),
-        ("engaged_adults", "segment adults and segment engaged"),
-    ] {
-        let p = a.predicate(text).unwrap();
-        a.define_segment(name, p).unwrap();
-    }
+    declare_schema(&mut a);
+    define_segments(&mut a);
     a
 }
 

@@ -176,22 +176,7 @@ pub fn build(specs: &[ProfileSpec], mutations: &[Mutation]) -> Audience {
 
 /// What `build` writes, into any audience (an empty durable one, say).
 pub fn populate(a: &mut Audience, specs: &[ProfileSpec], mutations: &[Mutation]) {
-    a.set_time_zone("Europe/Stockholm").unwrap();
-    a.declare_attribute("age", AttrType::Number).unwrap();
-    a.declare_attribute("country", AttrType::String).unwrap();
-    a.declare_attribute("newsletter", AttrType::Bool).unwrap();
-    a.declare_attribute("interests", AttrType::List).unwrap();
-    a.declare_attribute("signed_up_at", AttrType::Timestamp)
-        .unwrap();
-    a.declare_attribute("latitude", AttrType::Number).unwrap();
-    a.declare_attribute("longitude", AttrType::Number).unwrap();
-    a.declare_tag_namespace("interest").unwrap();
-    for e in ["purchase", "view"] {
-        a.declare_event_property(e, "amount", AttrType::Number)
-            .unwrap();
-        a.declare_event_property(e, "category", AttrType::String)
-            .unwrap();
-    }
+    declare_schema(a);
     for (i, s) in specs.iter().enumerate() {
         let id = id(i);
         let mut attrs: Vec<(&str, Value)> = Vec::new();
@@ -236,6 +221,31 @@ pub fn populate(a: &mut Audience, specs: &[ProfileSpec], mutations: &[Mutation])
     for m in mutations {
         apply_mutation(a, m);
     }
+    define_segments(a);
+}
+
+/// The zone and the declarations every generated audience has.
+pub fn declare_schema(a: &mut Audience) {
+    a.set_time_zone("Europe/Stockholm").unwrap();
+    a.declare_attribute("age", AttrType::Number).unwrap();
+    a.declare_attribute("country", AttrType::String).unwrap();
+    a.declare_attribute("newsletter", AttrType::Bool).unwrap();
+    a.declare_attribute("interests", AttrType::List).unwrap();
+    a.declare_attribute("signed_up_at", AttrType::Timestamp)
+        .unwrap();
+    a.declare_attribute("latitude", AttrType::Number).unwrap();
+    a.declare_attribute("longitude", AttrType::Number).unwrap();
+    a.declare_tag_namespace("interest").unwrap();
+    for e in ["purchase", "view"] {
+        a.declare_event_property(e, "amount", AttrType::Number)
+            .unwrap();
+        a.declare_event_property(e, "category", AttrType::String)
+            .unwrap();
+    }
+}
+
+/// The segments every generated audience defines (the predicates refer to them).
+pub fn define_segments(a: &mut Audience) {
     for (name, text) in [
         ("adults", "age >= 18"),
         ("engaged", r#"did view in last 30d or tag "vip""#),
