@@ -99,6 +99,25 @@ pub(crate) enum PropValue {
     String(u32),
 }
 
+/// A property value borrowed from the store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PropRef<'a> {
+    Number(f64),
+    String(&'a str),
+}
+
+impl PropRef<'_> {
+    fn to_value(self) -> Value {
+        match self {
+            PropRef::Number(x) => Value::Number(x),
+            PropRef::String(s) => Value::from(s),
+        }
+    }
+}
+
+/// An event borrowed from the store: name, time, properties sorted by key name.
+pub(crate) type EventRef<'a> = (&'a str, Timestamp, Vec<(&'a str, PropRef<'a>)>);
+
 /// An event's properties as the index takes them: numbers (key, value), strings (key, value id).
 type SplitProps = (Vec<(u32, f64)>, Vec<(u32, u32)>);
 
@@ -463,36 +482,56 @@ impl Store {
         true
     }
 
-    /// A stored property as the public value type.
-    pub fn prop_value(&self, v: PropValue) -> Value {
-        match v {
-            PropValue::Number(x) => Value::Number(x),
-            PropValue::String(id) => Value::String(self.prop_strings.name(id).to_owned()),
-        }
+    /// `slot`'s events in time order, borrowed from the store: name, time, and properties
+    /// sorted by key name (the stored order follows interning, which depends on history).
+    /// What an image writes, without an allocation per name and string value.
+    pub fn events_of(&self, slot: u32) -> Vec<EventRef<'_>> {
+        let Some(record) = self.record(slot) else {
+            return Vec::new();
+        };
+        record
+            .events()
+            .map(|e| {
+                let mut properties: Vec<(&str, PropRef<'_>)> = record
+                    .properties_of(e)
+                    .map(|(k, v)| {
+                        let value = match v {
+                            PropValue::Number(x) => PropRef::Number(x),
+                            PropValue::String(id) => PropRef::String(self.prop_strings.name(id)),
+                        };
+                        (self.keys.name(k), value)
+                    })
+                    .collect();
+                properties.sort_by(|a, b| a.0.cmp(b.0));
+                (self.event_names.name(e.name), e.at(), properties)
+            })
+            .collect()
     }
 
     pub fn snapshot(&self, slot: u32) -> Option<Profile> {
+        let mut profile = self.snapshot_without_events(slot)?;
+        profile.events = self
+            .events_of(slot)
+            .into_iter()
+            .map(|(name, at, properties)| Event {
+                name: name.to_owned(),
+                at,
+                properties: properties
+                    .into_iter()
+                    .map(|(key, value)| (key.to_owned(), value.to_value()))
+                    .collect(),
+            })
+            .collect();
+        Some(profile)
+    }
+
+    /// [`Store::snapshot`] with no events.
+    pub fn snapshot_without_events(&self, slot: u32) -> Option<Profile> {
         let record = self.record(slot)?;
         let attributes = self
             .columns
             .all(slot)
             .map(|(name, v)| (name.to_owned(), v.to_value()))
-            .collect();
-        let events = record
-            .events()
-            .map(|e| {
-                let mut properties: Vec<(String, Value)> = record
-                    .properties_of(e)
-                    .map(|(k, v)| (self.keys.name(k).to_owned(), self.prop_value(v)))
-                    .collect();
-                // By name: the stored order follows interning, which depends on history.
-                properties.sort_by(|a, b| a.0.cmp(&b.0));
-                Event {
-                    name: self.event_names.name(e.name).to_owned(),
-                    at: e.at(),
-                    properties,
-                }
-            })
             .collect();
         Some(Profile {
             id: record.id.to_string(),
@@ -503,7 +542,7 @@ impl Store {
                 .iter()
                 .map(|(t, at)| (self.tag_names.name(*t).to_owned(), *at))
                 .collect(),
-            events,
+            events: Vec::new(),
             consent: record
                 .consent
                 .iter()
