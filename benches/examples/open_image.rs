@@ -25,14 +25,10 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("segcore-open-image-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let path = dir.join("audience.segcore");
-    let start = Instant::now();
-    audience.save(&path).expect("saves");
-    let saved = start.elapsed().as_secs_f64();
+    let ((), saved) = timed(|| audience.save(&path).expect("saves"));
     let size = std::fs::metadata(&path).expect("written").len();
     println!("save: {saved:.2} s ({:.0} MB)", size as f64 / 1e6);
-    let start = Instant::now();
-    let loaded = Audience::load(&path).expect("loads");
-    let read = start.elapsed().as_secs_f64();
+    let (loaded, read) = timed(|| Audience::load(&path).expect("loads"));
     println!(
         "load: {read:.2} s, {:.2}M events a second",
         n as f64 / read / 1e6
@@ -55,10 +51,10 @@ fn main() {
 
     let durable = dir.join("durable");
     let mut written = Audience::open_with(&durable, Sync::Never).expect("opens");
-    let start = Instant::now();
-    events.load_into(&mut written, 1_000_000);
-    written.flush().expect("flushes");
-    let wrote = start.elapsed().as_secs_f64();
+    let ((), wrote) = timed(|| {
+        events.load_into(&mut written, 1_000_000);
+        written.flush().expect("flushes");
+    });
     drop(written);
     drop(events);
     let journal = std::fs::metadata(durable.join("journal"))
@@ -68,9 +64,7 @@ fn main() {
         "durable writes (one record an event): {wrote:.2} s, journal {:.0} MB",
         journal as f64 / 1e6
     );
-    let start = Instant::now();
-    let replayed = Audience::open(&durable).expect("reopens");
-    let read = start.elapsed().as_secs_f64();
+    let (replayed, read) = timed(|| Audience::open(&durable).expect("reopens"));
     let records = replayed.open_report().expect("durable").records_replayed;
     println!(
         "open replaying the journal: {read:.2} s, {:.2}M records a second",
@@ -83,9 +77,7 @@ fn main() {
     );
     replayed.compact().expect("compacts");
     drop(replayed);
-    let start = Instant::now();
-    let reopened = Audience::open(&durable).expect("reopens");
-    let read = start.elapsed().as_secs_f64();
+    let (reopened, read) = timed(|| Audience::open(&durable).expect("reopens"));
     println!(
         "open from the snapshot: {read:.2} s, {:.2}M events a second",
         n as f64 / read / 1e6
@@ -97,4 +89,11 @@ fn main() {
     );
     drop(reopened);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `f`'s result and the seconds it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed().as_secs_f64())
 }

@@ -453,7 +453,8 @@ impl Audience {
             }
             Ok(offset)
         };
-        // A batch a group: upserts are written one by one anyway.
+        // A batch a group: `load_profiles` writes each batch's new profiles in bulk, and a
+        // batch loaded after another adds to its indexes without rewriting them.
         self.load(py, table, progress, prepare, |_| 0, write)
     }
 

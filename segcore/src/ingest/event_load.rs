@@ -133,6 +133,13 @@ impl EventLoad<'_> {
     /// Writes the rows taken and not yet written. Dropping the load does the same.
     pub fn finish(self) {}
 
+    /// Writes the rows taken so far and lends the audience, for a write of another kind
+    /// between batches (a journal's other records); the load goes on after it.
+    pub(crate) fn audience(&mut self) -> &mut Audience {
+        self.write();
+        self.audience
+    }
+
     fn write(&mut self) {
         let group = std::mem::take(&mut self.group);
         if group.len() > 0 {

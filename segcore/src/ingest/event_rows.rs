@@ -1,12 +1,14 @@
 //! Events that arrive one by one as owned values (an image's profiles, a journal's records)
 //! gathered into columns, so that they are written through the bulk path rather than one
-//! [`Audience::track`] at a time.
+//! [`Audience::track`] at a time: handed to one [`EventLoad`] a batch at a time, as a table's
+//! record batches are (the load groups them).
 
 use hashbrown::HashMap;
 use jiff::Timestamp;
 
 use super::columns::{EventColumns, PropertyColumn, RowError};
 use super::event_load::EventLoad;
+use crate::error::Error;
 use crate::profile::Event;
 use crate::value::Value;
 
@@ -17,11 +19,24 @@ pub(crate) struct EventRows {
     profiles: Vec<String>,
     /// Each row's profile (an index into `profiles`).
     owner: Vec<u32>,
+    /// Each row's source, as its caller numbers them (a journal offset), for errors.
+    sources: Vec<usize>,
     names: Vec<String>,
     times: Vec<Timestamp>,
     /// Property columns, each as long as the rows were when it was last written to.
     columns: Vec<(String, Column)>,
     by_key: HashMap<String, usize>,
+}
+
+/// Rows gathered before they are handed to the load, as a table's record batch would be:
+/// owned rows cost several times the load's own, so they are handed over early.
+const BATCH_ROWS: usize = 1 << 20;
+
+/// An event refused when it was written: its source (see [`EventRows::gather`]) and why.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) source: usize,
+    pub(crate) error: Error,
 }
 
 #[derive(Debug)]
@@ -45,18 +60,50 @@ impl EventRows {
         self.owner.len()
     }
 
-    /// The id of the profile whose events are pushed now.
+    /// Makes `id` the profile of the events gathered next (nothing changes when it is already).
+    pub(crate) fn start_profile(&mut self, id: String) {
+        if self.profiles.last() != Some(&id) {
+            self.profiles.push(id);
+        }
+    }
+
+    /// Gathers `event` (whose `source` a refusal names) for the current profile, handing
+    /// what is gathered to `load` once it is a batch. When the columns cannot hold the event,
+    /// what is gathered is handed over and written first, and the event then written alone
+    /// through [`Audience::track`](crate::Audience::track), which gives the answer it deserves.
     ///
     /// # Panics
     ///
     /// Before the first [`EventRows::start_profile`].
-    pub(crate) fn current_profile(&self) -> &str {
-        self.profiles.last().expect("a profile was started")
+    pub(crate) fn gather(
+        &mut self,
+        load: &mut EventLoad<'_>,
+        event: Event,
+        source: usize,
+    ) -> Result<(), Refused> {
+        if let Err(event) = self.push(event, source) {
+            self.hand_to(load)?;
+            let id = self.profiles.last().expect("a profile was started");
+            return load
+                .audience()
+                .track(id, event)
+                .map_err(|error| Refused { source, error });
+        }
+        if self.len() >= BATCH_ROWS {
+            self.hand_to(load)?;
+        }
+        Ok(())
     }
 
-    /// Makes `id` the profile of the events pushed next.
-    pub(crate) fn start_profile(&mut self, id: String) {
-        self.profiles.push(id);
+    /// Hands what is gathered to `load` (which checks it, and writes it with its group),
+    /// keeping the current profile.
+    pub(crate) fn hand_to(&mut self, load: &mut EventLoad<'_>) -> Result<(), Refused> {
+        let added = self.add_to(load);
+        let sources = std::mem::take(&mut self.sources);
+        added.map_err(|e| Refused {
+            source: sources[e.row],
+            error: e.error,
+        })
     }
 
     /// Adds `event` as a row of the current profile, or gives it back when columns cannot
@@ -64,7 +111,7 @@ impl EventRows {
     /// key whose column holds the other type — for the caller to write what is gathered and
     /// then the event on its own (through [`Audience::track`](crate::Audience::track), which
     /// gives whatever answer the event deserves). Rows are checked when they are written.
-    pub(crate) fn push(&mut self, event: Event) -> Result<(), Event> {
+    fn push(&mut self, event: Event, source: usize) -> Result<(), Event> {
         let row = self.len();
         if !self.fits(&event.properties) {
             return Err(event);
@@ -91,6 +138,7 @@ impl EventRows {
             }
         }
         self.owner.push(self.profiles.len() as u32 - 1);
+        self.sources.push(source);
         self.names.push(event.name);
         self.times.push(event.at);
         Ok(())
@@ -113,7 +161,7 @@ impl EventRows {
 
     /// Adds the gathered rows to `load` (where they are checked as any batch is) and empties
     /// the gathering, keeping the current profile.
-    pub(crate) fn add_to(&mut self, load: &mut EventLoad<'_>) -> Result<(), RowError> {
+    fn add_to(&mut self, load: &mut EventLoad<'_>) -> Result<(), RowError> {
         let rows = self.len();
         if rows > 0 {
             let ids: Vec<&str> = self
@@ -192,24 +240,24 @@ mod tests {
                 rows.start_profile((*id).to_owned());
                 last = id;
             }
-            rows.push(event.clone()).unwrap();
+            rows.push(event.clone(), 0).unwrap();
         }
         let mut load = loaded.event_load();
-        rows.add_to(&mut load).unwrap();
+        rows.hand_to(&mut load).unwrap();
         load.finish();
         assert_eq!(rows.len(), 0);
         for id in ["ada", "bob"] {
             assert_eq!(loaded.profile(id), tracked.profile(id), "{id}");
         }
         // A string where the column holds numbers, a key twice, a flag: given back.
-        rows.push(Event::new("buy", t(0)).value("amount", 1.0))
+        rows.push(Event::new("buy", t(0)).value("amount", 1.0), 0)
             .unwrap();
         for refused in [
             Event::new("buy", t(0)).property("amount", "one"),
             Event::new("buy", t(0)).value("x", 1.0).value("x", 2.0),
             Event::new("buy", t(0)).property("gift", Value::Bool(true)),
         ] {
-            assert_eq!(rows.push(refused.clone()), Err(refused));
+            assert_eq!(rows.push(refused.clone(), 0), Err(refused));
         }
         assert_eq!(rows.len(), 1);
     }

@@ -52,7 +52,7 @@ pub struct ProfileColumns<'a> {
     pub tagged_at: Timestamp,
 }
 
-impl ProfileColumns<'_> {
+impl<'a> ProfileColumns<'a> {
     /// The number of rows, or what is wrong with the columns' lengths.
     fn rows(&self) -> Result<usize, Error> {
         let rows = self.ids.len();
@@ -73,14 +73,14 @@ impl ProfileColumns<'_> {
     }
 
     /// Row `row`'s tags.
-    fn tags_of(&self, row: usize) -> Result<Vec<String>, Error> {
+    fn tags_of(&self, row: usize) -> Result<&'a [String], Error> {
         match self.tags.and_then(|tags| tags[row].as_ref()) {
-            Some(Value::List(held)) => Ok(held.clone()),
-            Some(Value::String(one)) => Ok(vec![one.clone()]),
+            Some(Value::List(held)) => Ok(held),
+            Some(Value::String(one)) => Ok(std::slice::from_ref(one)),
             Some(_) => Err(Error::InvalidValue(
                 "the tags column holds lists of tags".to_owned(),
             )),
-            None => Ok(Vec::new()),
+            None => Ok(&[]),
         }
     }
 }
@@ -107,7 +107,7 @@ impl Audience {
                 .attributes
                 .iter()
                 .filter_map(|(name, column)| column[row].clone().map(|v| (*name, v)));
-            self.upsert_tagged(columns.ids[row], values, &tags, columns.tagged_at)
+            self.upsert_tagged(columns.ids[row], values, tags, columns.tagged_at)
                 .map_err(at_row)?;
         }
         Ok(rows)
@@ -201,7 +201,7 @@ impl Audience {
                         .declare_tag_namespace(namespace)
                         .expect("checked: a valid tag");
                 }
-                self.store.add_tag(slot, &tag, columns.tagged_at);
+                self.store.add_tag(slot, tag, columns.tagged_at);
             }
         }
     }

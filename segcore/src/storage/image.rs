@@ -399,33 +399,21 @@ fn build(contents: Contents) -> Result<Audience> {
     Ok(audience)
 }
 
-/// Rows gathered before they are handed to the load, as a table's record batch would be.
-const BATCH_ROWS: usize = 1 << 20;
-
-/// Each profile's events, written through one bulk load (one sort and sequential passes, not
-/// a `track` per event: reading 10M events of a snapshot took 6.1 s that way). An event the
-/// columns cannot hold as it is goes through `track` on its own, which answers it as a
-/// journal's replay would; the first refused event's error is the image's.
+/// Each profile's events, written through one bulk load (one sort and sequential
+/// passes, not a `track` per event: reading 10M events of a snapshot took 6.1 s that way). An
+/// event the columns cannot hold as it is goes through `track` on its own, which answers it as
+/// before; the first refused event's error is the image's.
 fn load_events(audience: &mut Audience, profiles: Vec<(String, Vec<EventImage>)>) -> Result<()> {
     let mut rows = EventRows::default();
     let mut load = audience.event_load();
     for (id, events) in profiles {
         rows.start_profile(id);
         for event in events {
-            if let Err(event) = rows.push(event_from_image(event)?) {
-                rows.add_to(&mut load).map_err(|e| e.error)?;
-                load.finish();
-                audience.track(rows.current_profile(), event)?;
-                load = audience.event_load();
-            }
-            if rows.len() >= BATCH_ROWS {
-                rows.add_to(&mut load).map_err(|e| e.error)?;
-            }
+            rows.gather(&mut load, event_from_image(event)?, 0)
+                .map_err(|refused| refused.error)?;
         }
     }
-    rows.add_to(&mut load).map_err(|e| e.error)?;
-    load.finish();
-    Ok(())
+    rows.hand_to(&mut load).map_err(|refused| refused.error)
 }
 
 /// One section's payload.

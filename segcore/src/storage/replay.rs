@@ -9,73 +9,54 @@
 //! checks each row as `track` does. A refused record names its journal offset.
 
 use crate::error::{Error, Result};
-use crate::ingest::EventRows;
+use crate::ingest::{EventLoad, EventRows};
 use crate::storage::format::corrupt;
 use crate::storage::record::Record;
 use crate::storage::values::event_from_image;
 use crate::Audience;
 
-/// Rows gathered before they are handed to the load.
-const BATCH_ROWS: usize = 1 << 20;
-
 /// A journal being replayed into an audience (that is not journaling): see the module doc.
 pub(crate) struct Replay<'a> {
-    audience: &'a mut Audience,
+    /// One load for the whole journal, lending the audience to the other records.
+    load: EventLoad<'a>,
+    /// The gathered events, each with its record's journal offset.
     rows: EventRows,
-    /// The journal offset of each gathered row's record.
-    offsets: Vec<usize>,
 }
 
 impl<'a> Replay<'a> {
     pub(crate) fn new(audience: &'a mut Audience) -> Replay<'a> {
         Replay {
-            audience,
+            load: audience.event_load(),
             rows: EventRows::default(),
-            offsets: Vec::new(),
         }
     }
 
     /// Applies the record read at journal offset `at` (or gathers it).
     pub(crate) fn apply(&mut self, record: Record, at: usize) -> Result<()> {
         let Record::Track { id, event } = record else {
-            self.write_gathered()?;
-            return record.replay(self.audience).map_err(|e| refused(at, e));
+            self.hand_over()?;
+            return record
+                .replay(self.load.audience())
+                .map_err(|e| refused(at, e));
         };
         let event = event_from_image(event).map_err(|e| refused(at, e))?;
-        if self.offsets.is_empty() || self.rows.current_profile() != id {
-            self.rows.start_profile(id);
-        }
-        match self.rows.push(event) {
-            Ok(()) => self.offsets.push(at),
-            Err(event) => {
-                // Columns cannot hold it as it is: written on its own, after what is gathered.
-                self.write_gathered()?;
-                let id = self.rows.current_profile().to_owned();
-                self.audience
-                    .track(&id, event)
-                    .map_err(|e| refused(at, e))?;
-            }
-        }
-        if self.rows.len() >= BATCH_ROWS {
-            self.write_gathered()?;
-        }
-        Ok(())
+        self.rows.start_profile(id);
+        self.rows
+            .gather(&mut self.load, event, at)
+            .map_err(|r| refused(r.source, r.error))
     }
 
     /// Writes what is gathered; the replay is complete once this returns.
     pub(crate) fn finish(mut self) -> Result<()> {
-        self.write_gathered()
+        self.hand_over()?;
+        self.load.finish();
+        Ok(())
     }
 
-    fn write_gathered(&mut self) -> Result<()> {
-        if self.rows.len() == 0 {
-            return Ok(());
-        }
-        let mut load = self.audience.event_load();
-        let added = self.rows.add_to(&mut load);
-        load.finish();
-        let offsets = std::mem::take(&mut self.offsets);
-        added.map_err(|e| refused(offsets[e.row], e.error))
+    fn hand_over(&mut self) -> Result<()> {
+        self.rows
+            .hand_to(&mut self.load)
+            .map_err(|r| refused(r.source, r.error))
     }
 }
 
